@@ -1,0 +1,405 @@
+"""The pytest plugin: options, case selection, verdicts, per-case pcaps and results.json.
+
+Where things happen under pytest-xdist:
+- each worker collects, runs cases, and writes each case's pcap into the run directory; the
+  case metadata, verdict and frame ladder travel to the controller in `user_properties`;
+- the controller (or the single process without xdist) turns the reports into results.json.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+from collections.abc import Generator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import __version__, pcap, runs
+from conformance.catalog import CatalogError, CaseInfo, Filter, Level, check_unique, info_of
+from conformance.fixtures.base import CAPTURE_KEY, SUT_KEY, CaseRecord
+from conformance.netns import Namespace, can_create_namespaces
+from conformance.report.model import make_results, point_latest, write_results
+from conformance.sut import NetnsSut, sysctl_snapshot
+from conformance.verdict import Inconclusive, Verdict
+
+pytest_plugins = ["conformance.fixtures.base", "conformance.fixtures.lan", "conformance.fixtures.routed"]
+
+PROP_CASE = "conformance_case"
+PROP_VERDICT = "conformance_verdict"
+PROP_CAPTURE = "conformance_capture"
+DEFAULT_CASE_TIMEOUT = 30.0
+RUN_KEY = pytest.StashKey["RunState"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "IP stack conformance suite")
+    group.addoption("--sut", default="netns", choices=["netns"], help="kind of system under test (default: netns, the local kernel in a namespace)")
+    group.addoption("--report-dir", default=None, metavar="DIR", help="where runs write reports/<run>/ (default: ./reports)")
+    group.addoption("--no-report", action="store_true", help="write no results.json, pcaps or report")
+    group.addoption("--case", action="append", default=[], metavar="ID", help="select cases by id or glob (repeatable)")
+    group.addoption("--protocol", action="append", default=[], metavar="NAME", help="select cases by protocol (repeatable)")
+    group.addoption("--rfc", action="append", default=[], type=int, metavar="N", help="select cases by RFC number (repeatable)")
+    group.addoption("--level", action="append", default=[], metavar="LEVEL", help="select cases by MUST/SHOULD/MAY (repeatable)")
+    group.addoption("--text", default="", metavar="TEXT", help="select cases whose id, title or requirement contain TEXT")
+    group.addoption("--tag", action="append", default=[], metavar="TAG", help="select cases by tag (repeatable)")
+    group.addoption("--case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT, metavar="S", help="stop a case after S seconds and report ERROR (default 30)")
+    group.addoption("--run-id", default=None, help=argparse_suppress())
+
+
+def argparse_suppress() -> str:
+    import argparse
+
+    return argparse.SUPPRESS
+
+
+class RunState:
+    """The controller's view of one run: where it writes, and the reports it has received."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.run_id = config.getoption("run_id") or _worker_input(config, "conformance_run_id") or runs.new_run_id()
+        base = config.getoption("report_dir") or _worker_input(config, "conformance_report_dir")
+        self.report_dir = Path(base) if base else Path(config.invocation_params.dir) / "reports"
+        self.run_dir = self.report_dir / self.run_id
+        self.enabled = not config.getoption("no_report")
+        self.started = time.time()
+        self.cases: dict[str, dict[str, Any]] = {}
+        self.interrupted = False
+
+    def record(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        if PROP_CASE not in props:
+            return
+        entry = self.cases.get(report.nodeid)
+        if entry is None:
+            info = CaseInfo.from_dict(props[PROP_CASE])
+            entry = {**info.as_dict(), "nodeid": report.nodeid, "outcome": None, "duration_ms": 0.0,
+                     "message": None, "longrepr": None, "pcap": None, "frames": [], "preconditions": [],
+                     "worker": _worker_id(report)}
+            self.cases[report.nodeid] = entry
+        entry["duration_ms"] = round(entry["duration_ms"] + report.duration * 1000, 3)
+        verdict = props.get(PROP_VERDICT)
+        if verdict and entry["outcome"] in (None, "pass"):  # the first phase that did not pass decides
+            entry["outcome"] = verdict
+            if verdict != "pass":
+                entry["message"] = _message(report)
+                entry["longrepr"] = str(report.longrepr) if report.longrepr else None
+        if PROP_CAPTURE in props:
+            entry.update(props[PROP_CAPTURE])
+
+    def results(self) -> dict[str, Any]:
+        cases = [c for c in self.cases.values() if c["outcome"] is not None]
+        target: NetnsSut = self.config.stash.get(SUT_KEY, NetnsSut())
+        run = {
+            "id": self.run_id,
+            "started": _iso(self.started),
+            "finished": _iso(time.time()),
+            "duration_s": round(time.time() - self.started, 3),
+            "complete": not self.interrupted,
+            "suite_version": __version__,
+            "command_line": list(sys.argv),
+            "workers": _worker_count(self.config),
+            "sut": {
+                "kind": target.kind,
+                "description": target.describe(),
+                "kernel": platform.release(),
+                "capabilities": sorted(target.capabilities),
+                "profile": None,
+                "sysctls_pinned": {k: str(v) for k, v in target.sysctls.items()},
+            },
+            "sysctls": self.config.stash.get(SNAPSHOT_KEY, {}),
+            "host": {"hostname": platform.node(), "python": platform.python_version(), "pytest": pytest.__version__},
+        }
+        return make_results(run, cases)
+
+
+SNAPSHOT_KEY = pytest.StashKey[dict[str, str]]()
+
+
+def _worker_id(report: pytest.TestReport) -> str | None:
+    node = getattr(report, "node", None)  # set by xdist on the controller
+    return str(node.gateway.id) if node is not None else None
+
+
+def _worker_input(config: pytest.Config, key: str) -> Any:
+    return getattr(config, "workerinput", {}).get(key)
+
+
+def _worker_count(config: pytest.Config) -> int:
+    n = getattr(config.option, "numprocesses", None)
+    return int(n) if isinstance(n, int) else 1
+
+
+def _iso(t: float) -> str:
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _message(report: pytest.TestReport) -> str:
+    lr = report.longrepr
+    if isinstance(lr, tuple) and len(lr) == 3:  # a skip: (path, line, "Skipped: reason")
+        return str(lr[2]).removeprefix("Skipped: ")
+    crash = getattr(lr, "reprcrash", None)
+    if crash is not None:
+        return str(crash.message)
+    return str(lr) if lr else ""
+
+
+def is_controller(config: pytest.Config) -> bool:
+    return not hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance_case(info): a conformance case (set by @case)")
+    config.addinivalue_line("markers", "root: needs root to build network namespaces")
+    config.stash[SUT_KEY] = NetnsSut()
+    config.stash[RUN_KEY] = RunState(config)
+    if is_controller(config):
+        os.environ.setdefault(runs.OWNER_VAR, runs.owner_token())
+
+
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller -> worker: share one run id and report directory."""
+    state: RunState = node.config.stash[RUN_KEY]
+    node.workerinput["conformance_run_id"] = state.run_id
+    node.workerinput["conformance_report_dir"] = str(state.report_dir)
+
+
+def _selection(config: pytest.Config) -> Filter:
+    try:
+        levels = tuple(Level(x.upper()) for x in config.getoption("level"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--level: {exc}; use MUST, SHOULD or MAY") from None
+    f = Filter(
+        protocol=tuple(config.getoption("protocol")), rfc=tuple(config.getoption("rfc")), level=levels,
+        text=config.getoption("text"), ids=tuple(config.getoption("case")), tags=tuple(config.getoption("tag")),
+    )
+    try:
+        f.validate()
+    except CatalogError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return f
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    infos = [(item, info_of(item)) for item in items]
+    cases = [(item, info) for item, info in infos if info is not None]
+    try:
+        check_unique((getattr(item, "function", item).__qualname__ + "@" + str(item.path), info) for item, info in cases)
+    except CatalogError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    selection = _selection(config)
+    if any((selection.protocol, selection.rfc, selection.level, selection.text, selection.ids, selection.tags)):
+        if selection.ids:
+            known = {info.id for _, info in cases}
+            from fnmatch import fnmatchcase
+
+            for pat in selection.ids:
+                if not any(fnmatchcase(k, pat.upper()) for k in known):
+                    raise pytest.UsageError(f"--case {pat}: no case has that id (see `conformance list`)")
+        keep, drop = [], []
+        for item, info in infos:
+            (keep if info is not None and selection(info) else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+        cases = [(i, info) for i, info in cases if i in keep]
+    if not cases:
+        return
+    problem = can_create_namespaces()
+    if problem:
+        pytest.exit(f"conformance: {problem}.", returncode=2)
+    target: NetnsSut = config.stash[SUT_KEY]
+    timeout = config.getoption("case_timeout")
+    for item, info in cases:
+        item.user_properties.append((PROP_CASE, info.as_dict()))
+        item.add_marker(pytest.mark.root)
+        if not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(timeout, method="signal"))
+        missing = target.missing(info.needs)
+        if missing:
+            item.add_marker(pytest.mark.skip(reason=f"not applicable: {missing}"))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("root") and info_of(item) is None:
+        problem = _privilege_problem(item.config)
+        if problem:
+            pytest.skip(problem)
+
+
+PRIVILEGE_KEY = pytest.StashKey[str]()
+
+
+def _privilege_problem(config: pytest.Config) -> str:
+    if PRIVILEGE_KEY not in config.stash:
+        config.stash[PRIVILEGE_KEY] = can_create_namespaces() or ""
+    return config.stash[PRIVILEGE_KEY]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if info_of(item) is None:
+        return report
+    report.user_properties.append((PROP_VERDICT, _verdict(report, call).value))
+    if call.when == "teardown":
+        record = item.stash.get(CAPTURE_KEY, None)
+        if record is not None:
+            report.user_properties.append((PROP_CAPTURE, _save_capture(item, record)))
+    return report
+
+
+def _verdict(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Verdict:
+    if report.passed:
+        return Verdict.PASS
+    exc = call.excinfo
+    if report.skipped:
+        if exc is not None and isinstance(exc.value, Inconclusive):
+            report.conformance_inconclusive = True  # type: ignore[attr-defined]
+            return Verdict.INCONCLUSIVE
+        return Verdict.SKIP
+    if call.when == "call" and exc is not None and isinstance(exc.value, AssertionError):
+        return Verdict.FAIL
+    return Verdict.ERROR
+
+
+def _save_capture(item: pytest.Item, record: CaseRecord) -> dict[str, Any]:
+    state: RunState = item.config.stash[RUN_KEY]
+    frames = sorted(record.capture.frames, key=lambda f: f.t_ns)
+    out: dict[str, Any] = {"preconditions": list(record.preconditions), "frames": [], "pcap": None}
+    start = record.capture.started_ns
+    for f in frames:
+        try:
+            summary = f.packet.summary()
+        except Exception as exc:  # a frame scapy cannot dissect is still a frame we saw
+            summary = f"undecodable frame ({exc.__class__.__name__})"
+        out["frames"].append({"t_ms": round((f.t_ns - start) / 1e6, 3), "port": f.port, "dir": f.direction,
+                              "len": len(f.data), "summary": summary, "note": f.note})
+    drops = sum(p.dropped() for p in record.capture.ports)
+    if drops:
+        out["preconditions"].append(f"WARNING: the kernel dropped {drops} frame(s) before the suite read them")
+    if state.enabled and frames:
+        info = info_of(item)
+        assert info is not None
+        pcap_dir = state.run_dir / "pcap"
+        pcap_dir.mkdir(parents=True, exist_ok=True)
+        name = info.id + _param_suffix(item) + ".pcapng"
+        linktypes = {p.name: p.linktype for p in record.capture.ports}
+        pcap.write(pcap_dir / name, (
+            pcap.Packet(f.t_ns, f.port, linktypes.get(f.port, 1), f.direction, f.data, f.note) for f in frames
+        ))
+        out["pcap"] = f"pcap/{name}"
+    return out
+
+
+def _param_suffix(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    if callspec is None:
+        return ""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in callspec.id)
+    return f"[{safe}]"
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, Any] | None:
+    if report.skipped and dict(report.user_properties).get(PROP_VERDICT) == "inconclusive":
+        return "inconclusive", "I", ("INCONCLUSIVE", {"yellow": True})
+    return None
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    config = _CONFIG.get("config")
+    if config is not None and is_controller(config):
+        config.stash[RUN_KEY].record(report)
+
+
+_CONFIG: dict[str, pytest.Config] = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _CONFIG["config"] = session.config
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before the first case: remove what killed runs left, and note the SUT's sysctls."""
+    config = session.config
+    if not is_controller(config) or not any(info_of(i) for i in session.items):
+        return
+    _prepare_run(config)
+
+
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    config = node.config
+    if config.stash.get(PREPARED_KEY, False) or not ids:
+        return
+    _prepare_run(config)
+
+
+PREPARED_KEY = pytest.StashKey[bool]()
+
+
+def _prepare_run(config: pytest.Config) -> None:
+    config.stash[PREPARED_KEY] = True
+    if can_create_namespaces():
+        return
+    runs.clean()
+    target: NetnsSut = config.stash[SUT_KEY]
+    ns = Namespace("sysctl-snapshot")
+    try:
+        with ns.entered():
+            for key, value in target.sysctls.items():
+                with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
+                    f.write(str(value))
+        config.stash[SNAPSHOT_KEY] = sysctl_snapshot(ns)
+    finally:
+        ns.close()
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    config = _CONFIG.get("config")
+    if config is not None:
+        config.stash[RUN_KEY].interrupted = True
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if not is_controller(config):
+        return
+    state: RunState = config.stash[RUN_KEY]
+    if not state.enabled or not state.cases:
+        return
+    if exitstatus == pytest.ExitCode.INTERRUPTED:
+        state.interrupted = True
+    state.run_dir.mkdir(parents=True, exist_ok=True)
+    write_results(state.run_dir / "results.json", state.results())
+    point_latest(state.report_dir, state.run_dir)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    if not is_controller(config):
+        return
+    state: RunState = config.stash[RUN_KEY]
+    if not state.cases:
+        return
+    results = state.results()
+    tr = terminalreporter
+    tr.section("conformance")
+    by_level = results["summary"]["by_level"]
+    for level in ("MUST", "SHOULD", "MAY"):
+        counts = by_level.get(level, {})
+        if any(counts.values()):
+            tr.write_line(f"{level:6} " + "  ".join(f"{k} {v}" for k, v in counts.items()))
+    failures = [c for c in results["cases"] if c["outcome"] in ("fail", "error")]
+    order = {"MUST": 0, "SHOULD": 1, "MAY": 2}
+    for c in sorted(failures, key=lambda c: (order[c["level"]], c["id"])):
+        first = (c["message"] or "").splitlines()[0] if c["message"] else ""
+        tr.write_line(f"{c['outcome'].upper():5} {c['level']:6} {c['id']}: {first}"[:200])
+    if state.enabled:
+        tr.write_line(f"results: {state.run_dir / 'results.json'}")
+

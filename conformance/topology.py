@@ -1,0 +1,379 @@
+"""Topologies as data, and the one builder that turns them into namespaces and tears them down.
+
+A Topology names nodes (one namespace each), links between them (veth pairs, or a TAP device
+whose user-space side the suite holds), addresses, routes and per-node sysctls. `build()` makes
+it with pyroute2, registering each resource's teardown the moment the resource exists, so a
+half-built network is still removed.
+
+Every address must lie in 198.18.0.0/15 or 2001:db8::/32 and every MAC must be locally
+administered unicast: nothing a case sends can be mistaken for, or leak to, a real network.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import ipaddress
+import os
+import socket
+import struct
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from conformance.netns import Namespace
+from conformance.verdict import Inconclusive
+
+ALLOWED_NETS = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
+IFNAMSIZ = 16
+
+
+class TopologyError(ValueError):
+    """A topology spec that cannot be built as written."""
+
+
+@dataclass(frozen=True)
+class Node:
+    """One namespace. `sysctls` are applied before links exist, except keys that name one of
+    the node's own interfaces (net.ipv4.conf.<if>.*, net.ipv4.neigh.<if>.*), applied after."""
+
+    name: str
+    sysctls: Mapping[str, str | int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class End:
+    """One end of a link: the interface `ifname` in `node`, with a fixed MAC and MTU."""
+
+    node: str
+    ifname: str
+    mac: str | None = None
+    mtu: int | None = None
+
+
+@dataclass(frozen=True)
+class Veth:
+    a: End
+    b: End
+
+    def ends(self) -> tuple[End, ...]:
+        return (self.a, self.b)
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A TAP device in `end.node`; its frames are read and written by the suite through an fd."""
+
+    end: End
+    tun: bool = False  # True: a TUN device (bare IP packets, no Ethernet header)
+
+    def ends(self) -> tuple[End, ...]:
+        return (self.end,)
+
+
+Link = Veth | Tap
+
+
+@dataclass(frozen=True)
+class Address:
+    node: str
+    ifname: str
+    cidr: str
+
+
+@dataclass(frozen=True)
+class Route:
+    """`dst` is a prefix or 'default'; `kind` is unicast, blackhole, unreachable or prohibit."""
+
+    node: str
+    dst: str
+    via: str | None = None
+    dev: str | None = None
+    metric: int | None = None
+    table: int | None = None
+    kind: str = "unicast"
+
+
+@dataclass(frozen=True)
+class Topology:
+    name: str
+    nodes: tuple[Node, ...]
+    links: tuple[Link, ...] = ()
+    addresses: tuple[Address, ...] = ()
+    routes: tuple[Route, ...] = ()
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise TopologyError(f"topology {self.name!r} has no node {name!r}")
+
+    def interfaces(self) -> set[tuple[str, str]]:
+        return {(e.node, e.ifname) for link in self.links for e in link.ends()}
+
+    def validate(self) -> None:
+        """Raise TopologyError naming the first thing that is wrong with the spec."""
+        names = [n.name for n in self.nodes]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise TopologyError(f"topology {self.name!r}: node names repeat: {sorted(dup)}")
+        seen: set[tuple[str, str]] = set()
+        for link in self.links:
+            for end in link.ends():
+                if end.node not in names:
+                    raise TopologyError(f"link end {end.ifname!r} names unknown node {end.node!r}")
+                if not 0 < len(end.ifname) < IFNAMSIZ or "/" in end.ifname:
+                    raise TopologyError(f"interface name {end.ifname!r} is not a valid name")
+                if (end.node, end.ifname) in seen:
+                    raise TopologyError(f"interface {end.node}/{end.ifname} is declared twice")
+                seen.add((end.node, end.ifname))
+                if end.mac is not None:
+                    check_mac(end.mac)
+        for addr in self.addresses:
+            if (addr.node, addr.ifname) not in seen:
+                raise TopologyError(f"address {addr.cidr} on unknown interface {addr.node}/{addr.ifname}")
+            check_allowed(ipaddress.ip_interface(addr.cidr).ip, f"address {addr.cidr}")
+        for route in self.routes:
+            if route.node not in names:
+                raise TopologyError(f"route {route.dst} names unknown node {route.node!r}")
+            if route.dst != "default":
+                check_allowed(ipaddress.ip_network(route.dst, strict=True), f"route {route.dst}")
+            if route.via is not None:
+                check_allowed(ipaddress.ip_address(route.via), f"gateway {route.via}")
+            if route.dev is not None and (route.node, route.dev) not in seen:
+                raise TopologyError(f"route {route.dst} via unknown interface {route.node}/{route.dev}")
+            if route.kind not in ROUTE_TYPES:
+                raise TopologyError(f"route {route.dst}: unknown kind {route.kind!r}")
+
+
+ROUTE_TYPES = {"unicast": 1, "blackhole": 6, "unreachable": 7, "prohibit": 8}
+
+
+def check_allowed(addr: Any, what: str) -> None:
+    if not any(addr.version == net.version and _within(addr, net) for net in ALLOWED_NETS):
+        raise TopologyError(f"{what} is outside 198.18.0.0/15 and 2001:db8::/32, the only ranges the suite may use")
+
+
+def _within(addr: Any, net: Any) -> bool:
+    if isinstance(addr, ipaddress.IPv4Network | ipaddress.IPv6Network):
+        return bool(addr.subnet_of(net))
+    return addr in net
+
+
+def check_mac(mac: str) -> None:
+    try:
+        first = int(mac.split(":")[0], 16)
+        ok = len(bytes.fromhex(mac.replace(":", ""))) == 6
+    except ValueError:
+        ok = False
+    if not ok:
+        raise TopologyError(f"{mac!r} is not a MAC address")
+    if first & 0x01 or not first & 0x02:
+        raise TopologyError(f"MAC {mac} must be locally administered unicast (02:...)")
+
+
+# --- building -------------------------------------------------------------------------------
+
+TUNSETIFF = 0x400454CA
+TUNSETPERSIST = 0x400454CB
+IFF_TUN, IFF_TAP, IFF_NO_PI = 0x0001, 0x0002, 0x1000
+SIOCETHTOOL = 0x8946
+ETHTOOL_STXCSUM = 0x17
+
+# Before any interface exists: IPv6 off unless a link asks for it (no MLD/RS/DAD chatter),
+# and no DAD delay where it is on.
+QUIET_DEFAULTS = {
+    "net.ipv6.conf.default.disable_ipv6": 1,
+    "net.ipv6.conf.default.accept_dad": 0,
+    "net.ipv6.conf.all.accept_dad": 0,
+}
+
+
+@dataclass
+class Network:
+    """A built topology: namespaces, netlink handles and TAP fds, by node name."""
+
+    spec: Topology
+    ns: dict[str, Namespace]
+    ipr: dict[str, Any]
+    taps: dict[tuple[str, str], int]
+
+    def ifindex(self, node: str, ifname: str) -> int:
+        found = self.ipr[node].link_lookup(ifname=ifname)
+        if not found:
+            raise TopologyError(f"no interface {ifname} in {node}")
+        return int(found[0])
+
+    def mac(self, node: str, ifname: str) -> str:
+        link = self.ipr[node].get_links(self.ifindex(node, ifname))[0]
+        return str(link.get_attr("IFLA_ADDRESS"))
+
+
+@contextmanager
+def build(spec: Topology) -> Iterator[Network]:
+    """Build `spec`, yield the Network, and remove everything again whatever happens."""
+    spec.validate()
+    with ExitStack() as stack:
+        net = Network(spec, {}, {}, {})
+        for node in spec.nodes:
+            ns = Namespace(node.name)
+            stack.callback(ns.close)
+            net.ns[node.name] = ns
+            ifnames = {e.ifname for link in spec.links for e in link.ends() if e.node == node.name}
+            early = {k: v for k, v in {**QUIET_DEFAULTS, **node.sysctls}.items() if not _names_interface(k, ifnames)}
+            with ns.entered():
+                for key, value in early.items():
+                    _write_sysctl(key, value, node.name)
+                ipr = _iproute()
+            stack.callback(ipr.close)
+            net.ipr[node.name] = ipr
+            _link_up(ipr, "lo")
+        for link in spec.links:
+            if isinstance(link, Veth):
+                _add_veth(net, link)
+            else:
+                fd = _add_tap(net, link)
+                stack.callback(os.close, fd)
+                net.taps[(link.end.node, link.end.ifname)] = fd
+        for node in spec.nodes:
+            ifnames = {e.ifname for link in spec.links for e in link.ends() if e.node == node.name}
+            with net.ns[node.name].entered():
+                for key, value in node.sysctls.items():
+                    if _names_interface(key, ifnames):
+                        _write_sysctl(key, value, node.name)
+        for addr in spec.addresses:
+            iface = ipaddress.ip_interface(addr.cidr)
+            extra = {"flags": 0x02} if iface.version == 6 else {}  # IFA_F_NODAD
+            net.ipr[addr.node].addr(
+                "add", index=net.ifindex(addr.node, addr.ifname), address=str(iface.ip),
+                prefixlen=iface.network.prefixlen, **extra,
+            )
+        for link in spec.links:
+            for end in link.ends():
+                _link_up(net.ipr[end.node], end.ifname)
+        for route in spec.routes:
+            _add_route(net, route)
+        _wait_carrier(net)
+        yield net
+
+
+def _names_interface(key: str, ifnames: set[str]) -> bool:
+    parts = key.split(".")
+    return len(parts) > 3 and parts[2] in ("conf", "neigh") and parts[3] in ifnames
+
+
+def _write_sysctl(key: str, value: str | int, node: str) -> None:
+    path = "/proc/sys/" + key.replace(".", "/")
+    try:
+        with open(path, "w") as f:
+            f.write(str(value))
+    except FileNotFoundError:
+        raise TopologyError(f"node {node}: sysctl {key} does not exist in a network namespace") from None
+
+
+def _iproute() -> Any:
+    from pyroute2 import IPRoute  # imported late: it costs ~100 ms and `conformance list` needs none
+
+    return IPRoute()
+
+
+def _link_up(ipr: Any, ifname: str) -> None:
+    ipr.link("set", index=ipr.link_lookup(ifname=ifname)[0], state="up")
+
+
+def _add_veth(net: Network, link: Veth) -> None:
+    a, b = link.a, link.b
+    peer: dict[str, Any] = {"ifname": b.ifname, "net_ns_fd": net.ns[b.node].fd}
+    if b.mac:
+        peer["address"] = b.mac
+    if b.mtu:
+        peer["mtu"] = b.mtu
+    kw: dict[str, Any] = {"ifname": a.ifname, "kind": "veth", "peer": peer}
+    if a.mac:
+        kw["address"] = a.mac
+    if a.mtu:
+        kw["mtu"] = a.mtu
+    try:
+        net.ipr[a.node].link("add", **kw)
+    except Exception as exc:  # pyroute2 NetlinkError; imported lazily
+        if getattr(exc, "code", None) == errno.EOPNOTSUPP:
+            raise Inconclusive("this kernel has no veth support, which the topology needs") from exc
+        raise
+    # Partial checksums on the wire would make every checksum case lie.
+    for end in link.ends():
+        with net.ns[end.node].entered():
+            _ethtool_set(end.ifname, ETHTOOL_STXCSUM, 0)
+
+
+def _ethtool_set(ifname: str, cmd: int, value: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        data = struct.pack("II", cmd, value)
+        buf = bytearray(data)
+        addr = struct.pack("16sP16x", ifname.encode(), _buffer_address(buf))  # struct ifreq
+        fcntl.ioctl(s.fileno(), SIOCETHTOOL, addr)
+
+
+def _buffer_address(buf: bytearray) -> int:
+    import ctypes
+
+    return ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
+
+
+def _add_tap(net: Network, link: Tap) -> int:
+    end = link.end
+    with net.ns[end.node].entered():
+        try:
+            fd = os.open("/dev/net/tun", os.O_RDWR | os.O_CLOEXEC)
+        except OSError as exc:
+            raise Inconclusive(f"cannot open /dev/net/tun ({exc.strerror}): this kernel offers no TUN/TAP") from exc
+        try:
+            flags = (IFF_TUN if link.tun else IFF_TAP) | IFF_NO_PI
+            fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", end.ifname.encode(), flags))
+            # Persistent: closing the fd is then cheap, and the namespace's teardown removes it.
+            fcntl.ioctl(fd, TUNSETPERSIST, 1)
+        except BaseException:
+            os.close(fd)
+            raise
+    os.set_blocking(fd, False)
+    ipr = net.ipr[end.node]
+    index = net.ifindex(end.node, end.ifname)
+    if end.mac and not link.tun:
+        ipr.link("set", index=index, address=end.mac)
+    if end.mtu:
+        ipr.link("set", index=index, mtu=end.mtu)
+    return fd
+
+
+def _add_route(net: Network, route: Route) -> None:
+    kw: dict[str, Any] = {"type": ROUTE_TYPES[route.kind]}
+    if route.dst == "default":
+        kw["dst"] = "0.0.0.0/0" if route.via is None or ":" not in route.via else "::/0"
+    else:
+        kw["dst"] = route.dst
+    if route.via:
+        kw["gateway"] = route.via
+    if route.dev:
+        kw["oif"] = net.ifindex(route.node, route.dev)
+    if route.metric is not None:
+        kw["priority"] = route.metric
+    if route.table is not None:
+        kw["table"] = route.table
+    net.ipr[route.node].route("add", **kw)
+
+
+def _wait_carrier(net: Network, timeout: float = 2.0) -> None:
+    """The first frame after a veth comes up can be lost: wait until every end is UP."""
+    pending = {(e.node, e.ifname) for link in net.spec.links if isinstance(link, Veth) for e in link.ends()}
+    deadline = time.monotonic() + timeout
+    while pending:
+        for node, ifname in list(pending):
+            state = net.ipr[node].get_links(net.ifindex(node, ifname))[0].get_attr("IFLA_OPERSTATE")
+            if state == "UP":
+                pending.discard((node, ifname))
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise Inconclusive(f"links did not come up within {timeout} s: {sorted(pending)}")
+        time.sleep(0.0002)

@@ -1,0 +1,364 @@
+"""The wire: Ports that send and observe frames, and the Capture that records all of them.
+
+A Port is an AF_PACKET socket bound to one interface inside a namespace (or the fd of a TAP/TUN
+device). The socket exists from the moment the Port does, so capture is armed before any
+stimulus: frames queue in the socket until `expect` reads them. Nothing here sleeps.
+
+Every frame that a Port sends or receives is kept in the case's Capture with a nanosecond
+timestamp (the kernel's receive stamp where there is one) for the pcap and the packet ladder.
+
+A Port may claim IPv4 addresses for the tester: it answers the SUT's ARP requests for them
+itself, since the tester's kernel owns no address and stays silent (no RSTs, no ARP replies
+of its own in the exchange).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import select
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scapy.layers.inet import IP
+from scapy.layers.l2 import ARP, Ether
+from scapy.packet import Packet
+
+from conformance.match import Matcher, closest
+from conformance.netns import Namespace
+from conformance.verdict import Inconclusive
+
+ETH_P_ALL = 0x0003
+SO_TIMESTAMPNS = 35
+PACKET_IGNORE_OUTGOING = 23
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
+LINKTYPE_ETHERNET = 1
+LINKTYPE_RAW = 101
+
+DEFAULT_TIMEOUT = 1.0
+FENCE_TIMEOUT = 1.0
+
+
+class NoMatch(AssertionError):
+    """An expected frame did not arrive: the SUT did not do what the requirement demands."""
+
+
+class UnwantedFrame(AssertionError):
+    """A frame arrived that the requirement forbids."""
+
+
+@dataclass
+class Frame:
+    t_ns: int
+    port: str
+    direction: str  # "in" or "out"
+    data: bytes
+    note: str = ""
+    consumed: bool = False
+    _packet: Packet | None = field(default=None, repr=False)
+
+    @property
+    def packet(self) -> Packet:
+        if self._packet is None:
+            self._packet = self.decode(self.data)
+        return self._packet
+
+    decode: Callable[[bytes], Packet] = field(default=Ether, repr=False)
+
+
+Fence = Callable[[], tuple[Packet, Matcher]]
+"""Makes one fence probe: a frame the SUT always answers, and a matcher for that answer."""
+
+
+class Capture:
+    """All frames of one case, across its Ports, in arrival order."""
+
+    def __init__(self) -> None:
+        self.frames: list[Frame] = []
+        self.ports: list[Port] = []
+        self.started_ns = time.time_ns()
+
+    def add(self, frame: Frame) -> None:
+        self.frames.append(frame)
+
+    def drain(self) -> None:
+        for port in self.ports:
+            port.poll(0)
+
+    def close(self) -> None:
+        for port in self.ports:
+            port.close()
+
+
+class _Reaper:
+    """Closes sockets on a background thread: closing a packet socket waits for an RCU grace
+    period (8-30 ms) that the case has no reason to pay."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def close(self, obj: Any) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="conformance-reaper", daemon=True)
+                self._thread.start()
+        self._queue.put(obj)
+
+    def _run(self) -> None:
+        while True:
+            obj = self._queue.get()
+            try:
+                if isinstance(obj, int):
+                    os.close(obj)
+                else:
+                    obj.close()
+            except OSError:
+                pass
+
+
+reaper = _Reaper()
+
+
+class Port:
+    """One observation and injection point of the tester."""
+
+    def __init__(
+        self,
+        name: str,
+        capture: Capture,
+        *,
+        ns: Namespace | None = None,
+        ifname: str | None = None,
+        fd: int | None = None,
+        mac: str | None = None,
+        ip: str | None = None,
+        linktype: int = LINKTYPE_ETHERNET,
+    ) -> None:
+        self.name = name
+        self.ifname = ifname or name
+        self.capture = capture
+        self.mac = mac
+        self.ip = ip
+        self.linktype = linktype
+        self.claims: dict[str, str] = {}  # IPv4 address -> MAC the Port answers ARP for
+        self.answer_arp = True
+        self.fence: Fence | None = None
+        self._sock: socket.socket | None = None
+        self._fd: int
+        if fd is not None:
+            self._fd = fd
+            self._own_fd = False
+        else:
+            if ns is None or ifname is None:
+                raise ValueError("a Port needs a namespace and interface, or a TAP fd")
+            with ns.entered():
+                sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+                sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                # Our own frames are recorded at send time; the loop-back copy would be a duplicate.
+                sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+                sock.bind((ifname, ETH_P_ALL))
+            except BaseException:
+                sock.close()
+                raise
+            sock.setblocking(False)
+            self._sock = sock
+            self._fd = sock.fileno()
+            self._own_fd = True
+        self._mark_ns = 0
+        self._decode: Callable[[bytes], Packet] = Ether if linktype == LINKTYPE_ETHERNET else IP
+        if ip is not None and mac is not None:
+            self.claims[ip] = mac
+        capture.ports.append(self)
+
+    # --- sending --------------------------------------------------------------------------
+
+    def send(self, frame: Packet | bytes, note: str = "") -> None:
+        """Put one frame on the wire. Frames that arrived before it are no longer 'replies'."""
+        data = bytes(frame)
+        self.capture.drain()
+        now = time.time_ns()
+        for port in self.capture.ports:
+            port._mark_ns = now
+        self._transmit(data, note)
+
+    def _transmit(self, data: bytes, note: str) -> None:
+        self.capture.add(Frame(time.time_ns(), self.name, "out", data, note, decode=self._decode))
+        if self._sock is not None:
+            self._sock.send(data)
+        else:
+            os.write(self._fd, data)
+
+    # --- receiving ------------------------------------------------------------------------
+
+    def poll(self, timeout: float) -> bool:
+        """Read whatever is queued (waiting up to `timeout` for the first frame). True if any."""
+        got = False
+        if timeout > 0:
+            ready, _, _ = select.select([self._fd], [], [], timeout)
+            if not ready:
+                return False
+        while True:
+            item = self._read()
+            if item is None:
+                return got
+            data, t_ns = item
+            got = True
+            frame = Frame(t_ns, self.name, "in", data, decode=self._decode)
+            self.capture.add(frame)
+            self._answer_arp(data)
+
+    def _read(self) -> tuple[bytes, int] | None:
+        try:
+            if self._sock is None:
+                data = os.read(self._fd, 65535)
+                return data, time.time_ns()
+            data, anc, _flags, _addr = self._sock.recvmsg(65535, 64)
+        except (BlockingIOError, InterruptedError):
+            return None
+        t_ns = time.time_ns()
+        for level, kind, value in anc:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                sec, nsec = struct.unpack("qq", value[:16])
+                t_ns = sec * 1_000_000_000 + nsec
+        return data, t_ns
+
+    def _answer_arp(self, data: bytes) -> None:
+        # Fast path on raw bytes: Ethernet ARP request (op 1) for an address this Port claims.
+        if not self.answer_arp or self.linktype != LINKTYPE_ETHERNET or len(data) < 42:
+            return
+        if data[12:14] != b"\x08\x06" or data[20:22] != b"\x00\x01":
+            return
+        target = socket.inet_ntoa(data[38:42])
+        mac = self.claims.get(target)
+        if mac is None:
+            return
+        req = Ether(data)
+        reply = Ether(src=mac, dst=req[ARP].hwsrc) / ARP(
+            op="is-at", hwsrc=mac, psrc=target, hwdst=req[ARP].hwsrc, pdst=req[ARP].psrc
+        )
+        self._transmit(bytes(reply), note="tester ARP reply")
+
+    def arrived(self) -> list[Frame]:
+        """Frames received since the last send on any Port of this case, not yet matched."""
+        return [f for f in self.capture.frames if f.port == self.name and f.direction == "in" and f.t_ns >= self._mark_ns]
+
+    def expect(self, matcher: Matcher, timeout: float = DEFAULT_TIMEOUT) -> Packet:
+        """Wait for a frame like `matcher` that arrived after the last send; return it."""
+        deadline = time.monotonic() + timeout
+        checked = 0
+        while True:
+            frames = self.arrived()
+            for frame in frames[checked:]:
+                if not frame.consumed and matcher(frame.packet):
+                    frame.consumed = True
+                    return frame.packet
+            checked = len(frames)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise NoMatch(self._no_match_message(matcher, timeout))
+            self.poll(left)
+
+    def exchange(self, frame: Packet | bytes, expect: Matcher, timeout: float = DEFAULT_TIMEOUT) -> Packet:
+        """Send `frame` and return the answer like `expect`."""
+        self.send(frame)
+        return self.expect(expect, timeout)
+
+    def expect_none(
+        self,
+        matcher: Matcher,
+        *,
+        fence: Fence | None = None,
+        via: Port | None = None,
+        window: float | None = None,
+    ) -> None:
+        """Assert that no frame like `matcher` arrives in answer to what was just sent.
+
+        With a fence (the default is the Port's own), a probe the SUT always answers is sent
+        through `via` (default: this Port) after the stimulus; once its answer is in, anything
+        the stimulus caused has already arrived. Without a fence, `window` seconds are watched
+        and that wait is the case's declared cost.
+        """
+        fence = fence or self.fence
+        sender = via or self
+        if fence is not None and window is None:
+            probe, answer = fence()
+            mark = len(self.capture.frames)
+            sender._transmit(bytes(probe), note="fence")
+            seen = sender._await_fence(answer, mark)
+        elif window is not None:
+            deadline = time.monotonic() + window
+            while (left := deadline - time.monotonic()) > 0:
+                self.poll(left)
+            seen = self.arrived()
+        else:
+            raise ValueError("expect_none needs a fence (none is set for this Port) or a window")
+        if sender is not self:
+            self.poll(0)
+            seen = [f for f in self.arrived() if f.t_ns <= time.time_ns()]
+        for frame in seen:
+            if frame.port == self.name and frame.direction == "in" and matcher(frame.packet):
+                raise UnwantedFrame(
+                    f"a frame like {matcher.describe()} arrived on {self.name}, and the requirement "
+                    f"says none may: {frame.packet.summary()}"
+                )
+
+    def _await_fence(self, answer: Matcher, mark: int) -> list[Frame]:
+        """Read until the fence's answer is in; return the frames that arrived before it."""
+        deadline = time.monotonic() + FENCE_TIMEOUT
+        checked = mark
+        while True:
+            frames = self.capture.frames
+            for i in range(checked, len(frames)):
+                f = frames[i]
+                if f.port == self.name and f.direction == "in" and answer(f.packet):
+                    f.note = "fence answer"
+                    f.consumed = True
+                    return [g for g in frames[:i] if g.port == self.name and g.t_ns >= self._mark_ns]
+            checked = len(frames)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise Inconclusive(
+                    f"the fence probe on {self.name} ({answer.describe()}) got no answer within "
+                    f"{FENCE_TIMEOUT} s, so the absence of a reply cannot be concluded"
+                )
+            self.poll(left)
+
+    def _no_match_message(self, matcher: Matcher, timeout: float) -> str:
+        frames = [f for f in self.arrived() if not f.consumed]
+        head = f"no frame like {matcher.describe()} arrived on {self.name} within {timeout:g} s"
+        if not frames:
+            return head + "; nothing else arrived either"
+        lines = [head + f"; {len(frames)} other frame(s) arrived:"]
+        for f in frames[:8]:
+            lines.append(f"  {(f.t_ns - self._mark_ns) / 1e6:+8.3f} ms  {f.packet.summary()}")
+        if len(frames) > 8:
+            lines.append(f"  ... and {len(frames) - 8} more")
+        best = closest(matcher, [f.packet for f in frames])
+        if best is not None:
+            lines.append("closest frame differs in: " + "; ".join(str(m) for m in best[1]))
+        return "\n".join(lines)
+
+    def dropped(self) -> int:
+        """Frames the kernel dropped because this socket's buffer was full (0 for TAP fds)."""
+        if self._sock is None:
+            return 0
+        _packets, drops = struct.unpack("II", self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+        return int(drops)
+
+    def close(self) -> None:
+        if self._sock is not None:
+            reaper.close(self._sock)
+            self._sock = None
+
+    def __repr__(self) -> str:
+        return f"<Port {self.name} {self.mac} {self.ip}>"
