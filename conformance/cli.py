@@ -208,6 +208,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     cases_dir = _cases_dir(args)
     f = _filter(args)
+    if f.ids:
+        _check_ids(f, [c[0] for c in collect(cases_dir)])
     problem = can_create_namespaces()
     if problem:
         raise UsageError(problem)

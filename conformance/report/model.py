@@ -82,3 +82,13 @@ def point_latest(report_dir: Path, run_dir: Path) -> None:
         tmp.unlink()
     os.symlink(run_dir.name, tmp)
     os.replace(tmp, link)
+
+
+def case_key(case: dict[str, Any]) -> str:
+    """A case's identity across runs: its id, plus the parameter set of a parametrized case.
+
+    The id, not the node id, so that a case moved to another file is still the same case.
+    """
+    nodeid = case.get("nodeid") or ""
+    bracket = nodeid.find("[")
+    return case["id"] + (nodeid[bracket:] if bracket >= 0 and nodeid.endswith("]") else "")

@@ -1,0 +1,115 @@
+"""The command line: listing and showing need no root; bad input is one sentence and exit 2."""
+
+import textwrap
+import uuid
+
+import pytest
+
+from conformance import cli
+
+CASES = textwrap.dedent('''
+    from conformance.catalog import MUST, SHOULD, case
+
+
+    @case("ARP-ONE", rfc=826, section="Packet Reception", level=MUST, layer=2)
+    def test_one(lan):
+        """The first requirement.
+
+        How it is checked.
+        """
+
+
+    @case("ICMP-TWO", rfc=1122, section="3.2.2.6", level=SHOULD, layer=3, tags=["echo"])
+    def test_two(lan):
+        """The second requirement."""
+''')
+
+
+@pytest.fixture
+def cases_dir(tmp_path):
+    d = tmp_path / "cases"
+    d.mkdir()
+    # A name of its own per test: pytest caches modules by name across in-process runs.
+    (d / f"test_sample_{uuid.uuid4().hex}.py").write_text(CASES)
+    return d
+
+
+def run(capsys, *argv):
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_prints_id_level_rfc_title(capsys, cases_dir):
+    code, out, err = run(capsys, "list", "--cases", str(cases_dir))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["ARP-ONE", "MUST", "RFC", "826"]
+    assert lines[1].split()[:5] == ["ICMP-TWO", "SHOULD", "RFC", "1122", "3.2.2.6"]
+    assert "2 case(s)" in err
+
+
+@pytest.mark.parametrize(("argv", "ids"), [
+    (["--protocol", "icmp"], ["ICMP-TWO"]),
+    (["--level", "must"], ["ARP-ONE"]),
+    (["--rfc", "1122"], ["ICMP-TWO"]),
+    (["--text", "first"], ["ARP-ONE"]),
+    (["--case", "ICMP-*"], ["ICMP-TWO"]),
+    (["--tag", "echo"], ["ICMP-TWO"]),
+])
+def test_list_filters(capsys, cases_dir, argv, ids):
+    code, out, _ = run(capsys, "list", "--cases", str(cases_dir), *argv)
+    assert code == 0
+    assert [line.split()[0] for line in out.splitlines()] == ids
+
+
+def test_list_with_no_match_says_so(capsys, cases_dir):
+    code, out, err = run(capsys, "list", "--cases", str(cases_dir), "--text", "zzz")
+    assert (code, out) == (1, "") and "no case matches" in err
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["list", "--protocol", "ipx"], "unknown protocol 'ipx'"),
+    (["list", "--level", "OPTIONAL"], "use MUST, SHOULD or MAY"),
+    (["list", "--case", "NOPE-1"], "no case has the id 'NOPE-1'"),
+    (["show", "NOPE-1"], "no case has the id 'NOPE-1'"),
+    (["run", "--case", "NOPE-*"], "no case has the id"),
+])
+def test_bad_input_is_one_sentence_and_exit_2(capsys, cases_dir, argv, message):
+    code, _, err = run(capsys, *argv, "--cases", str(cases_dir))
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_cases_directory_is_exit_2(capsys, tmp_path):
+    code, _, err = run(capsys, "list", "--cases", str(tmp_path / "nowhere"))
+    assert code == 2 and "no cases directory" in err
+
+
+def test_show_prints_requirement_and_docstring(capsys, cases_dir):
+    code, out, _ = run(capsys, "show", "arp-one", "--cases", str(cases_dir))
+    assert code == 0
+    assert "requirement: The first requirement." in out
+    assert "https://www.rfc-editor.org/rfc/rfc826" in out
+    assert out.rstrip().endswith("How it is checked.")
+
+
+def test_run_without_privilege_says_what_is_missing(capsys, cases_dir, monkeypatch):
+    monkeypatch.setattr("conformance.netns.can_create_namespaces", lambda: "the suite needs root; run it with sudo")
+    code, _, err = run(capsys, "run", "--cases", str(cases_dir))
+    assert code == 2
+    assert err.strip() == "conformance run: the suite needs root; run it with sudo"
+
+
+def test_every_command_has_help(capsys):
+    for command in ("run", "list", "show", "clean"):
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: conformance " + command in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_exit_2(capsys):
+    code, out, _ = run(capsys)
+    assert code == 2 and "usage: conformance" in out
