@@ -9,6 +9,7 @@ Where things happen under pytest-xdist:
 from __future__ import annotations
 
 import os
+import re
 import platform
 import sys
 import time
@@ -27,11 +28,12 @@ from conformance.report.model import make_results, point_latest, write_results
 from conformance.sut import NetnsSut, sysctl_snapshot
 from conformance.verdict import Inconclusive, Verdict
 
-pytest_plugins = ["conformance.fixtures.base", "conformance.fixtures.lan", "conformance.fixtures.routed"]
+pytest_plugins = ["conformance.fixtures.base", "conformance.fixtures.lan", "conformance.fixtures.routed", "conformance.fixtures.multipath", "conformance.fixtures.tuntap", "conformance.fixtures.pmtu"]
 
 PROP_CASE = "conformance_case"
 PROP_VERDICT = "conformance_verdict"
 PROP_CAPTURE = "conformance_capture"
+PROP_UNPRIVILEGED = "conformance_unprivileged"
 DEFAULT_CASE_TIMEOUT = 30.0
 RUN_KEY = pytest.StashKey["RunState"]()
 
@@ -70,9 +72,13 @@ class RunState:
         self.started = time.time()
         self.cases: dict[str, dict[str, Any]] = {}
         self.interrupted = False
+        self.unprivileged = ""
 
     def record(self, report: pytest.TestReport) -> None:
         props = dict(report.user_properties)
+        if PROP_UNPRIVILEGED in props:
+            self.unprivileged = props[PROP_UNPRIVILEGED]
+            return
         if PROP_CASE not in props:
             return
         entry = self.cases.get(report.nodeid)
@@ -142,7 +148,7 @@ def _iso(t: float) -> str:
 def _message(report: pytest.TestReport) -> str:
     lr = report.longrepr
     if isinstance(lr, tuple) and len(lr) == 3:  # a skip: (path, line, "Skipped: reason")
-        return str(lr[2]).removeprefix("Skipped: ")
+        return re.sub(r"^(Skipped|[\w.]*Inconclusive): ", "", str(lr[2]))
     crash = getattr(lr, "reprcrash", None)
     if crash is not None:
         return str(crash.message)
@@ -211,8 +217,15 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if not cases:
         return
     problem = None if config.option.collectonly else can_create_namespaces()
-    if problem:
+    if problem and is_controller(config):
         pytest.exit(f"conformance: {problem}.", returncode=2)
+    if problem:
+        # An xdist worker cannot end the run cleanly: it skips, and the controller turns the
+        # skips into exit status 2 with the same sentence.
+        for item, _ in cases:
+            item.user_properties.append((PROP_UNPRIVILEGED, problem))
+            item.add_marker(pytest.mark.skip(reason=problem))
+        return
     target: NetnsSut = config.stash[SUT_KEY]
     timeout = config.getoption("case_timeout")
     for item, info in cases:
@@ -372,6 +385,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not is_controller(config):
         return
     state: RunState = config.stash[RUN_KEY]
+    if state.unprivileged:
+        session.exitstatus = 2  # as without xdist, where pytest.exit(returncode=2) ends the run
+        sys.stderr.write(f"conformance: {state.unprivileged}.\n")
+        return
     if not state.enabled or not state.cases:
         return
     if exitstatus == pytest.ExitCode.INTERRUPTED:

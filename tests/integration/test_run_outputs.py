@@ -1,0 +1,76 @@
+"""A real run writes results.json, one pcapng per case, and reports/latest; under xdist too."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance import pcap
+
+DATA = Path(__file__).parent / "data" / "verdict_cases.py"
+EXPECTED = {
+    "ICMP-DATA-PASS": "pass",
+    "ICMP-DATA-FAIL": "fail",
+    "ICMP-DATA-INCONCLUSIVE": "inconclusive",
+    "ICMP-DATA-ERROR": "error",
+    "ICMP-DATA-SKIP": "skip",
+    "ARP-DATA-HANG": "error",
+}
+FIELDS = {"id", "nodeid", "title", "rfc", "section", "level", "layer", "outcome", "duration_ms", "message", "pcap"}
+
+
+def run_suite(tmp_path, *extra):
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(DATA), "--report-dir", str(tmp_path), "--case-timeout", "2", "-q", *extra],
+        capture_output=True, text=True, timeout=120,
+    )
+    results = json.loads((tmp_path / "latest" / "results.json").read_text())
+    return proc, results
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_results_carry_metadata_verdicts_and_pcaps(tmp_path, workers):
+    proc, results = run_suite(tmp_path, *workers)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    got = {c["id"]: c["outcome"] for c in results["cases"]}
+    assert got == EXPECTED
+    run = results["run"]
+    for key in ("started", "finished", "command_line", "suite_version", "sysctls"):
+        assert run[key], key
+    assert run["sut"]["kind"] == "netns" and run["sut"]["kernel"]
+    assert run["sysctls"]["net.ipv4.conf.all.rp_filter"] == "0"
+    for c in results["cases"]:
+        assert FIELDS <= c.keys()
+        assert c["duration_ms"] > 0
+    by_id = {c["id"]: c for c in results["cases"]}
+    assert "type=42" in by_id["ICMP-DATA-FAIL"]["message"]
+    assert by_id["ICMP-DATA-INCONCLUSIVE"]["message"] == "the environment cannot establish this"
+    assert "Timeout" in by_id["ARP-DATA-HANG"]["message"]
+    assert by_id["ARP-DATA-HANG"]["frames"], "a timed-out case still reports the frames it saw"
+    passed = by_id["ICMP-DATA-PASS"]
+    packets = pcap.read(tmp_path / "latest" / passed["pcap"])
+    assert [p.direction for p in packets].count("out") >= 1 and [p.direction for p in packets].count("in") >= 1
+    assert len(packets) == len(passed["frames"])
+    assert "INCONCLUSIVE" in proc.stdout or "inconclusive" in proc.stdout
+
+
+def test_interrupted_run_still_writes_what_finished(tmp_path):
+    """A run stopped by Ctrl-C (SIGINT) tears down and records the cases that finished."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", str(DATA), "--report-dir", str(tmp_path), "--case-timeout", "60", "-q", "-p", "no:randomly"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(tmp_path.glob("*/pcap/ICMP-DATA-PASS.pcapng")):
+        time.sleep(0.05)
+    time.sleep(0.5)  # let the hanging case start: it is the first in file order
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    results = json.loads((tmp_path / "latest" / "results.json").read_text())
+    assert results["run"]["complete"] is False
+    assert {c["id"] for c in results["cases"]} >= {"ICMP-DATA-PASS"}
