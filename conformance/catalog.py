@@ -43,7 +43,7 @@ PROTOCOLS = {
     "TUN": "tuntap",
     "ADDR": "addresses",
 }
-ID_PATTERN = re.compile(r"^(%s)(-[A-Z0-9]+)+$" % "|".join(PROTOCOLS))
+ID_PATTERN = re.compile(r"^({})(-[A-Z0-9]+)+$".format("|".join(PROTOCOLS)))
 MARKER = "conformance_case"
 
 

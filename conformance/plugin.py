@@ -9,19 +9,19 @@ Where things happen under pytest-xdist:
 from __future__ import annotations
 
 import os
-import re
 import platform
+import re
 import sys
 import time
 from collections.abc import Generator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance import __version__, pcap, runs
-from conformance.catalog import CatalogError, CaseInfo, Filter, Level, check_unique, info_of
+from conformance.catalog import CaseInfo, CatalogError, Filter, Level, check_unique, info_of
 from conformance.fixtures.base import CAPTURE_KEY, SUT_KEY, CaseRecord
 from conformance.netns import Namespace, can_create_namespaces
 from conformance.report.model import make_results, point_latest, write_results
@@ -75,7 +75,7 @@ class RunState:
         self.unprivileged = ""
 
     def record(self, report: pytest.TestReport) -> None:
-        props = dict(report.user_properties)
+        props: dict[str, Any] = dict(report.user_properties)
         if PROP_UNPRIVILEGED in props:
             self.unprivileged = props[PROP_UNPRIVILEGED]
             return
@@ -142,7 +142,7 @@ def _worker_count(config: pytest.Config) -> int:
 
 
 def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds")
 
 
 def _message(report: pytest.TestReport) -> str:
@@ -195,7 +195,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     infos = [(item, info_of(item)) for item in items]
     cases = [(item, info) for item, info in infos if info is not None]
     try:
-        check_unique((getattr(item, "function", item).__qualname__ + "@" + str(item.path), info) for item, info in cases)
+        check_unique((item.nodeid.split("[", 1)[0], info) for item, info in cases)
     except CatalogError as exc:
         raise pytest.UsageError(str(exc)) from None
     selection = _selection(config)
@@ -207,7 +207,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             for pat in selection.ids:
                 if not any(fnmatchcase(k, pat.upper()) for k in known):
                     raise pytest.UsageError(f"--case {pat}: no case has that id (see `conformance list`)")
-        keep, drop = [], []
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
         for item, info in infos:
             (keep if info is not None and selection(info) else drop).append(item)
         if drop:

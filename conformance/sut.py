@@ -23,6 +23,7 @@ CAPABILITIES = {
     "sockets": "open sockets on the SUT",
     "second_segment": "a second segment behind the SUT, for forwarding",
     "counters": "read the SUT's protocol counters",
+    "addresses": "add addresses to the SUT's interfaces",
 }
 
 # IPv4 conf/all and conf/default of a new namespace are copied from the namespace that made it,
@@ -138,6 +139,39 @@ class SutControl:
                 out[f"{proto}.{name}"] = int(num)
         return out
 
+    def add_address(self, cidr: str, ifname: str) -> None:
+        """Give the SUT another address on `ifname` (e.g. to make it multihomed)."""
+        iface = ipaddress.ip_interface(cidr)
+        self.ipr.addr("add", index=self.ipr.link_lookup(ifname=ifname)[0], address=str(iface.ip),
+                      prefixlen=iface.network.prefixlen)
+        self.preconditions.append(f"address {cidr} on {ifname}")
+
+    def ifindex(self, ifname: str) -> int:
+        found = self.ipr.link_lookup(ifname=ifname)
+        if not found:
+            raise ValueError(f"the SUT has no interface {ifname}")
+        return int(found[0])
+
+    def del_address(self, cidr: str, ifname: str) -> None:
+        iface = ipaddress.ip_interface(cidr)
+        self.ipr.addr("del", index=self.ifindex(ifname), address=str(iface.ip), prefixlen=iface.network.prefixlen)
+        self.preconditions.append(f"address {cidr} removed from {ifname}")
+
+    def set_link_down(self, ifname: str) -> None:
+        self.ipr.link("set", index=self.ifindex(ifname), state="down")
+        self.preconditions.append(f"link {ifname} set down")
+
+    def del_route(self, dst: str, **kw: Any) -> None:
+        ipaddress.ip_network(dst)
+        self.ipr.route("del", dst=dst, **kw)
+        self.preconditions.append(f"route {dst} {kw} removed")
+
+    def add_rule(self, priority: int, table: int, **selectors: Any) -> None:
+        """A policy routing rule: `selectors` are pyroute2's (src, src_len, dst, dst_len,
+        iifname, tos, fwmark...)."""
+        self.ipr.rule("add", priority=priority, table=table, **selectors)
+        self.preconditions.append(f"rule priority {priority} {selectors} lookup table {table}")
+
 
 SNAPSHOT_PREFIXES = ("net/core", "net/ipv4", "net/ipv6", "net/netfilter", "net/unix")
 
@@ -151,10 +185,10 @@ def sysctl_snapshot(ns: Namespace) -> dict[str, str]:
             top = "/proc/sys/" + prefix
             for root, dirs, files in os.walk(top):
                 parts = root.split("/")
-                if len(parts) >= 6 and parts[5] in ("conf", "neigh") and len(parts) >= 7:
-                    if parts[6] not in ("all", "default", "lo"):
-                        dirs[:] = []
-                        continue
+                # /proc/sys/net/<proto>/{conf,neigh}/<ifname>
+                if len(parts) >= 7 and parts[5] in ("conf", "neigh") and parts[6] not in ("all", "default", "lo"):
+                    dirs[:] = []
+                    continue
                 for name in files:
                     path = f"{root}/{name}"
                     try:

@@ -1,6 +1,7 @@
 """Topologies build, and leave nothing behind: not after success, failure, or a half-built spec."""
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -44,11 +45,17 @@ def test_build_and_teardown_leave_the_root_namespace_as_it_was(spec):
 
 
 def test_a_failing_body_still_tears_down():
-    seen = []
-    with pytest.raises(RuntimeError), build(lan_topology(NetnsSut())) as net:
-        seen = [ns.fd for ns in net.ns.values()]
-        raise RuntimeError("the case failed")
-    assert seen and not any(fd_open(fd) for fd in seen)
+    seen: list[int] = []
+
+    def failing_case():
+        with build(lan_topology(NetnsSut())) as net:
+            seen.extend(ns.fd for ns in net.ns.values())
+            raise RuntimeError("the case failed")
+
+    with pytest.raises(RuntimeError):
+        failing_case()
+    assert seen
+    assert not any(fd_open(fd) for fd in seen)
 
 
 def test_a_half_built_topology_is_removed():
@@ -69,13 +76,13 @@ def test_a_half_built_topology_is_removed():
 def test_sysctls_reach_the_node_and_only_the_node():
     spec = Topology("s", nodes=(Node("a", sysctls={"net.ipv4.ip_forward": 1, "net.ipv4.conf.a0.rp_filter": 2}), Node("b")),
                     links=(Veth(End("a", "a0"), End("b", "b0")),))
-    root_forward = open("/proc/sys/net/ipv4/ip_forward").read()
+    root_forward = Path("/proc/sys/net/ipv4/ip_forward").read_text()
     with build(spec) as net:
         assert net.ns["a"].read_sysctl("net.ipv4.ip_forward") == "1"
         assert net.ns["a"].read_sysctl("net.ipv4.conf.a0.rp_filter") == "2"
         assert net.ns["b"].read_sysctl("net.ipv4.ip_forward") == "0"
         assert net.ns["b"].read_sysctl("net.ipv6.conf.b0.disable_ipv6") == "1", "links are IPv6-quiet by default"
-    assert open("/proc/sys/net/ipv4/ip_forward").read() == root_forward
+    assert Path("/proc/sys/net/ipv4/ip_forward").read_text() == root_forward
 
 
 def test_an_unknown_sysctl_is_named():
