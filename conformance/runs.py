@@ -16,7 +16,7 @@ import subprocess
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from conformance.netns import Namespace
 
@@ -24,7 +24,7 @@ OWNER_VAR = "CONFORMANCE_OWNER"
 
 
 def new_run_id(now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return now.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
