@@ -34,9 +34,9 @@ PROTOCOLS = {
     "ETH": "ethernet",
     "ARP": "arp",
     "IP4": "ipv4",
-    "FRAG": "ipv4",
+    "FRAG": "fragmentation",
     "ICMP": "icmp",
-    "PMTU": "icmp",
+    "PMTU": "pmtu",
     "RT": "routing",
     "TCP": "tcp",
     "UDP": "udp",
@@ -213,3 +213,41 @@ class Filter:
         for p in self.protocol:
             if p not in known:
                 raise CatalogError(f"unknown protocol {p!r}; known: {', '.join(sorted(known))}")
+
+
+# Topology fixtures an external SUT (one stack on one segment) can still be part of.
+SEGMENT_FIXTURES = {"lan"}
+BASE_FIXTURES = {"case_record", "sut_target"}
+
+
+def needs_of(item: pytest.Item, info: CaseInfo) -> tuple[str, ...]:
+    """What a case needs of the SUT: what it declares, plus what its fixtures and its body show.
+
+    A topology fixture other than `lan` means the suite builds the SUT itself; `.control.` in
+    the body means reading or changing the SUT's state; `.app.` means running applications on
+    it (only `.app.listen(` is satisfied by a port the user names).
+    """
+    needs = set(info.needs)
+    defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+    for name in getattr(item, "fixturenames", ()):
+        fdefs = defs.get(name) or ()
+        module = getattr(getattr(fdefs[-1], "func", None), "__module__", "") if fdefs else ""
+        if module.startswith("conformance.fixtures.") and name not in BASE_FIXTURES:
+            needs.add("segment" if name in SEGMENT_FIXTURES else "build")
+    source = _source(item)
+    if ".control." in source:
+        needs.add("control")
+    app_calls = set(re.findall(r"\.app\.(\w+)\(", source))
+    if app_calls:
+        needs.add("tcp_listener" if app_calls == {"listen"} else "sockets")
+    return tuple(sorted(needs))
+
+
+def _source(item: pytest.Item) -> str:
+    import inspect
+
+    fn = getattr(item, "function", None)
+    try:
+        return inspect.getsource(fn) if fn is not None else ""
+    except (OSError, TypeError):
+        return ""

@@ -11,8 +11,11 @@ import contextlib
 import io
 import json
 import os
+import shlex
+import shutil
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +43,15 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cases", default=None, metavar="DIR", help="the cases directory (default: ./cases)")
 
 
+def _sut_args(p: argparse.ArgumentParser, *, only_kind: bool = False) -> None:
+    from conformance.sut_options import OPTIONS
+
+    g = p.add_argument_group("system under test")
+    for flags, kwargs in OPTIONS:
+        if not only_kind or flags[0] in ("--sut", "--sut-tcp-port", "--sut-udp-port"):
+            g.add_argument(*flags, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="conformance",
@@ -63,23 +75,31 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", default=None, metavar="DIR", help="where to write reports (default: ./reports)")
     run.add_argument("--case-timeout", type=float, default=None, metavar="S",
                      help="stop a case after S seconds and report ERROR (default 30)")
+    run.add_argument("--baseline", default=None, metavar="FILE_OR_DIR",
+                     help="expected verdicts (e.g. cases/baselines/linux): exit 0 exactly when every verdict "
+                     "matches, otherwise print each difference and exit 1")
     run.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help=argparse.SUPPRESS)
+    _sut_args(run)
 
     lst = sub.add_parser("list", help="list the catalog (id, level, RFC, title)",
-                         description="List the cases, filtered by the selection options. Needs no root.")
+                         description="List the cases, filtered by the selection options. With --sut tap or iface, "
+                         "each case that would be skipped on that kind of SUT says why. Needs no root.")
     _selection_args(lst)
     lst.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    _sut_args(lst, only_kind=True)
 
     show = sub.add_parser("show", help="print one case's requirement and description",
-                          description="Print a case's metadata, the requirement it checks, its description "
-                          "and where it is defined. Needs no root.")
+                          description="Print a case's metadata, the requirement it checks, its description, "
+                          "where it is defined, and whether it applies to the SUT kind given with --sut. Needs no root.")
     show.add_argument("case_id", metavar="ID")
     show.add_argument("--cases", default=None, metavar="DIR", help="the cases directory (default: ./cases)")
+    _sut_args(show, only_kind=True)
 
     sub.add_parser("clean", help="remove what killed runs left behind",
                    description="Find processes that a killed run started inside its namespaces (they keep "
                    "those namespaces alive) and kill them. Processes of runs that are still alive are left "
                    "alone. Runs do this themselves when they start. Needs root.")
+    _report_parsers(sub)
     return parser
 
 
@@ -91,7 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        handler = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "clean": cmd_clean}[args.command]
+        handler = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "clean": cmd_clean,
+                   "report": cmd_report, "diff": cmd_diff}[args.command]
         return handler(args)
     except (UsageError, CatalogError) as exc:
         print(f"conformance {args.command}: {exc}", file=sys.stderr)
@@ -116,13 +137,23 @@ def _filter(args: argparse.Namespace) -> Filter:
     return f
 
 
-def collect(cases_dir: Path) -> list[tuple[CaseInfo, str, str]]:
-    """The catalog as pytest collects it: (info, node id, 'file:line'). Needs no root."""
+@dataclass(frozen=True)
+class Entry:
+    """One case as collected: its metadata, node id, 'file:line', and what it needs of a SUT."""
+
+    info: CaseInfo
+    nodeid: str
+    where: str
+    needs: tuple[str, ...]
+
+
+def collect(cases_dir: Path) -> list[Entry]:
+    """The catalog as pytest collects it. Needs no root."""
     import pytest
 
-    from conformance.catalog import info_of
+    from conformance.catalog import info_of, needs_of
 
-    found: list[tuple[CaseInfo, str, str]] = []
+    found: list[Entry] = []
 
     class Collector:
         def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -130,7 +161,7 @@ def collect(cases_dir: Path) -> list[tuple[CaseInfo, str, str]]:
                 info = info_of(item)
                 if info is not None:
                     path, line, _ = item.reportinfo()
-                    found.append((info, item.nodeid, f"{path}:{(line or 0) + 1}"))
+                    found.append(Entry(info, item.nodeid, f"{path}:{(line or 0) + 1}", needs_of(item, info)))
 
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
@@ -141,11 +172,11 @@ def collect(cases_dir: Path) -> list[tuple[CaseInfo, str, str]]:
     return found
 
 
-def _select(args: argparse.Namespace) -> list[tuple[CaseInfo, str, str]]:
+def _select(args: argparse.Namespace) -> list[Entry]:
     f = _filter(args)
     catalog = collect(_cases_dir(args))
-    _check_ids(f, [c[0] for c in catalog])
-    return [c for c in catalog if f(c[0])]
+    _check_ids(f, [e.info for e in catalog])
+    return [e for e in catalog if f(e.info)]
 
 
 def _check_ids(f: Filter, infos: list[CaseInfo]) -> None:
@@ -156,40 +187,56 @@ def _check_ids(f: Filter, infos: list[CaseInfo]) -> None:
             raise UsageError(f"no case has the id {pat!r} (see 'conformance list')")
 
 
+def _would_skip(args: argparse.Namespace, entry: Entry) -> str | None:
+    from conformance.sut_options import capability_target
+
+    return capability_target(args).missing(entry.needs)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     selected = _select(args)
     if args.json:
-        print(json.dumps([{**info.as_dict(), "nodeid": nodeid, "where": where} for info, nodeid, where in selected], indent=1))
+        print(json.dumps([{**e.info.as_dict(), "nodeid": e.nodeid, "where": e.where, "needs": list(e.needs),
+                           "skipped_because": _would_skip(args, e)} for e in selected], indent=1))
         return 0 if selected else 1
     if not selected:
         print("no case matches these filters", file=sys.stderr)
         return 1
     seen: set[str] = set()
-    width = max(len(i.id) for i, _, _ in selected)
-    for info, _, _ in sorted(selected, key=lambda c: c[0].id):
+    skipped = 0
+    width = max(len(e.info.id) for e in selected)
+    for e in sorted(selected, key=lambda e: e.info.id):
+        info = e.info
         if info.id in seen:
             continue
         seen.add(info.id)
         ref = f"RFC {info.rfc} {info.section}"
-        print(f"{info.id:<{width}}  {info.level.value:<6}  {ref:<28}  {info.title}")
-    print(f"{len(seen)} case(s)", file=sys.stderr)
+        line = f"{info.id:<{width}}  {info.level.value:<6}  {ref:<28}  {info.title}"
+        reason = _would_skip(args, e)
+        if reason:
+            skipped += 1
+            line += f"  [skip: {reason}]"
+        print(line)
+    applies = f", {len(seen) - skipped} apply to the {args.sut} SUT" if args.sut != "netns" else ""
+    print(f"{len(seen)} case(s){applies}", file=sys.stderr)
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     catalog = collect(_cases_dir(args))
     wanted = args.case_id.upper()
-    matches = [c for c in catalog if c[0].id == wanted]
+    matches = [e for e in catalog if e.info.id == wanted]
     if not matches:
         raise UsageError(f"no case has the id {args.case_id!r} (see 'conformance list')")
-    info, nodeid, where = matches[0]
+    entry = matches[0]
+    info = entry.info
     rows: list[tuple[str, Any]] = [
         ("id", info.id), ("title", info.title), ("level", info.level.value),
         ("rfc", f"RFC {info.rfc} section {info.section}  {info.rfc_url}"), ("layer", info.layer),
-        ("protocol", info.protocol), ("requirement", info.requirement), ("test", nodeid), ("defined at", where),
+        ("protocol", info.protocol), ("requirement", info.requirement), ("test", entry.nodeid),
+        ("defined at", entry.where), ("needs", ", ".join(entry.needs) or "nothing beyond a SUT to send to"),
+        (f"on {args.sut}", f"skipped: {reason}" if (reason := _would_skip(args, entry)) else "runs"),
     ]
-    if info.needs:
-        rows.append(("needs", ", ".join(info.needs)))
     if info.waits:
         rows.append(("waits", info.waits))
     if info.tags:
@@ -201,6 +248,29 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_sut(args: argparse.Namespace) -> list[str]:
+    """Validate the SUT options before pytest starts; return them as pytest arguments."""
+    from conformance import profile
+    from conformance.sut import NetnsSut, SutError
+    from conformance.sut_options import OPTIONS, check_profile, target_from_options
+
+    try:
+        target = target_from_options(args)
+        if isinstance(target, NetnsSut):
+            check_profile(target)
+        elif target.command and shutil.which(shlex.split(target.command)[0]) is None:
+            raise UsageError(f"--sut-command: {shlex.split(target.command)[0]!r} was not found")
+    except (SutError, profile.ProfileError) as exc:
+        raise UsageError(str(exc)) from None
+    argv: list[str] = []
+    for flags, _ in OPTIONS:
+        value = getattr(args, flags[0][2:].replace("-", "_"))
+        for v in value if isinstance(value, list) else [value]:
+            if v is not None and not (flags[0] == "--sut" and v == "netns"):
+                argv += [flags[0], str(v)]
+    return argv
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
@@ -209,11 +279,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     cases_dir = _cases_dir(args)
     f = _filter(args)
     if f.ids:
-        _check_ids(f, [c[0] for c in collect(cases_dir)])
+        _check_ids(f, [e.info for e in collect(cases_dir)])
     problem = can_create_namespaces()
     if problem:
         raise UsageError(problem)
-    argv: list[str] = [str(cases_dir)]
+    argv: list[str] = [str(cases_dir), *_check_sut(args)]
     for flag, values in (("--case", args.case), ("--protocol", args.protocol), ("--rfc", args.rfc),
                          ("--level", args.level), ("--tag", args.tag)):
         for v in values:
@@ -226,7 +296,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv += ["--report-dir", args.report_dir]
     if args.case_timeout:
         argv += ["--case-timeout", str(args.case_timeout)]
-    argv += args.pytest_args
+    if args.baseline:
+        argv += ["--baseline", args.baseline]
+    argv += ["--progress", "-q", *args.pytest_args]
     code = int(pytest.main(argv))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("conformance run: no case matches the selection", file=sys.stderr)
@@ -247,6 +319,113 @@ def cmd_clean(args: argparse.Namespace) -> int:
     print(f"{len(found)} leftover process(es) removed" if found else "nothing to clean")
     return 0
 
+
+
+def _report_parsers(sub: Any) -> None:
+    """`report` and `diff`: files made from results.json, no root needed."""
+    raw = argparse.RawDescriptionHelpFormatter
+    rep = sub.add_parser(
+        "report", help="render the HTML report (and JUnit XML) from a results.json", formatter_class=raw,
+        description="Render the HTML report of a run from its results.json. A run renders its own\n"
+        "reports/<run>/index.html, junit.xml and run.pcapng at the end; this command renders\n"
+        "them again, e.g. after an upgrade of the suite, against another baseline, or with\n"
+        "a comparison to an older run. The page is one self-contained file: it links the\n"
+        "case pcaps (found beside RESULTS.json, under pcap/) by relative paths.",
+        epilog="examples:\n"
+        "  conformance report reports/latest/results.json -o /tmp/report.html\n"
+        "  conformance report new/results.json --baseline cases/baselines/linux --diff old/results.json\n\n"
+        "exit status: 0 the report was written; 1 --baseline was given and a verdict differs\n"
+        "from it (each difference is printed); 2 unreadable results or baseline, bad usage.")
+    rep.add_argument("results", metavar="RESULTS.json", help="a results.json written by a run")
+    rep.add_argument("-o", "--output", metavar="FILE.html", default=None,
+                     help="where to write the page (default: index.html beside RESULTS.json)")
+    rep.add_argument("--baseline", metavar="FILE_OR_DIR", default=None,
+                     help="mark the verdicts this baseline expects as known deviations, and exit 1 if any "
+                     "verdict differs from it")
+    rep.add_argument("--diff", metavar="OLD.json", default=None,
+                     help="add a section comparing this run with an older one")
+    rep.add_argument("--junit", metavar="FILE.xml", default=None, help="also write JUnit XML to FILE.xml")
+
+    dif = sub.add_parser(
+        "diff", help="compare two runs: regressed, fixed, appeared, disappeared, slower", formatter_class=raw,
+        description="Compare two results.json files case by case (a case is its id, plus its\n"
+        "parameters if it has any) and print what changed:\n"
+        "  regressed    now FAIL or ERROR and was not, or was PASS and is now INCONCLUSIVE\n"
+        "  fixed        was FAIL or ERROR, now PASS\n"
+        "  changed      any other change of verdict (e.g. PASS -> SKIP)\n"
+        "  appeared     only in NEW.json\n"
+        "  disappeared  only in OLD.json\n"
+        "  slower/faster  same verdict, duration changed beyond the noise allowance\n"
+        "                 (both --min-ms and --ratio must be exceeded)",
+        epilog="examples:\n"
+        "  conformance diff reports/20260101-*/results.json reports/latest/results.json\n"
+        "  conformance diff old.json new.json --html diff.html --min-ms 50\n\n"
+        "exit status: 0 nothing regressed; 1 at least one case regressed; 2 unreadable\n"
+        "results or bad usage.")
+    dif.add_argument("old", metavar="OLD.json", help="the earlier run's results.json")
+    dif.add_argument("new", metavar="NEW.json", help="the later run's results.json")
+    dif.add_argument("--html", metavar="FILE", default=None, help="also write the comparison as an HTML page")
+    dif.add_argument("--json", action="store_true", help="print the comparison as JSON instead of text")
+    dif.add_argument("--min-ms", type=float, default=None, metavar="MS",
+                     help="a duration change smaller than MS milliseconds is noise (default 20)")
+    dif.add_argument("--ratio", type=float, default=None, metavar="R",
+                     help="a duration change of less than R times is noise (default 2.0)")
+
+
+def _read(path: str) -> dict[str, Any]:
+    from conformance.report.model import ResultsError, read_results
+
+    try:
+        return read_results(Path(path))
+    except ResultsError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from conformance.report import baseline as baselines
+    from conformance.report import diff as diffing
+    from conformance.report import html, junit
+
+    results = _read(args.results)
+    run_dir = Path(args.results).resolve().parent
+    out = Path(args.output) if args.output else run_dir / "index.html"
+    diffs = None
+    if args.baseline:
+        try:
+            diffs = baselines.annotate(results, baselines.load(Path(args.baseline)))
+        except baselines.BaselineError as exc:
+            raise UsageError(str(exc)) from None
+    comparison = diffing.compare(_read(args.diff), results) if args.diff else None
+    html.write(results, out, run_dir=run_dir, diff=comparison)
+    print(f"report: {out}")
+    if args.junit:
+        junit.write(results, Path(args.junit))
+        print(f"junit: {args.junit}")
+    if diffs:
+        print(f"{len(diffs)} verdict(s) differ from the baseline {args.baseline}:")
+        for d in diffs:
+            print(f"  {d.line()}")
+        return 1
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from conformance.report import diff as diffing
+    from conformance.report import html
+
+    noise = diffing.Noise(args.min_ms if args.min_ms is not None else diffing.DEFAULT_MIN_MS,
+                          args.ratio if args.ratio is not None else diffing.DEFAULT_RATIO)
+    if noise.min_ms < 0 or noise.ratio < 1:
+        raise UsageError("--min-ms must be at least 0 and --ratio at least 1")
+    comparison = diffing.compare(_read(args.old), _read(args.new), noise)
+    if args.json:
+        print(json.dumps(comparison, indent=1))
+    else:
+        print(diffing.text(comparison))
+    if args.html:
+        Path(args.html).write_text(html.render_diff_page(comparison))
+        print(f"html: {args.html}", file=sys.stderr)
+    return 1 if diffing.has_regressions(comparison) else 0
 
 if __name__ == "__main__":
     sys.exit(main())

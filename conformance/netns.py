@@ -55,23 +55,28 @@ class Namespace:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        home = _home_fd()
+        back = getattr(_local, "current", None)
+        back_fd = back.fd if back is not None else _home_fd()
         _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
         try:
             self.fd = _current_fd()
         finally:
-            _setns(home)
+            _setns(back_fd)
         self.inode = os.fstat(self.fd).st_ino
 
     @contextmanager
     def entered(self) -> Iterator[None]:
-        """Run the block on this thread inside the namespace, then come back."""
-        home = _home_fd()
+        """Run the block on this thread inside the namespace, then come back to where the thread
+        was (blocks nest: leaving an inner one returns to the outer one's namespace)."""
+        back = getattr(_local, "current", None)
+        back_fd = back.fd if back is not None else _home_fd()
         _setns(self.fd)
+        _local.current = self
         try:
             yield
         finally:
-            _setns(home)
+            _setns(back_fd)
+            _local.current = back
 
     def close(self) -> None:
         if self.fd >= 0:

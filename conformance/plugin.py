@@ -20,15 +20,15 @@ from typing import Any
 
 import pytest
 
-from conformance import __version__, pcap, runs
-from conformance.catalog import CaseInfo, CatalogError, Filter, Level, check_unique, info_of
+from conformance import __version__, pcap, runs, sut_options
+from conformance.catalog import CaseInfo, CatalogError, Filter, Level, check_unique, info_of, needs_of
 from conformance.fixtures.base import CAPTURE_KEY, SUT_KEY, CaseRecord
 from conformance.netns import Namespace, can_create_namespaces
 from conformance.report.model import make_results, point_latest, write_results
 from conformance.sut import NetnsSut, sysctl_snapshot
 from conformance.verdict import Inconclusive, Verdict
 
-pytest_plugins = ["conformance.fixtures.base", "conformance.fixtures.lan", "conformance.fixtures.routed", "conformance.fixtures.multipath", "conformance.fixtures.tuntap", "conformance.fixtures.pmtu"]
+pytest_plugins = ["conformance.sut_options", "conformance.progress", "conformance.fixtures.base", "conformance.fixtures.lan", "conformance.fixtures.routed", "conformance.fixtures.multipath", "conformance.fixtures.tuntap", "conformance.fixtures.pmtu", "conformance.fixtures.addresses", "conformance.fixtures.mtu"]
 
 PROP_CASE = "conformance_case"
 PROP_VERDICT = "conformance_verdict"
@@ -40,7 +40,6 @@ RUN_KEY = pytest.StashKey["RunState"]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "IP stack conformance suite")
-    group.addoption("--sut", default="netns", choices=["netns"], help="kind of system under test (default: netns, the local kernel in a namespace)")
     group.addoption("--report-dir", default=None, metavar="DIR", help="where runs write reports/<run>/ (default: ./reports)")
     group.addoption("--no-report", action="store_true", help="write no results.json, pcaps or report")
     group.addoption("--case", action="append", default=[], metavar="ID", help="select cases by id or glob (repeatable)")
@@ -51,6 +50,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--tag", action="append", default=[], metavar="TAG", help="select cases by tag (repeatable)")
     group.addoption("--case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT, metavar="S", help="stop a case after S seconds and report ERROR (default 30)")
     group.addoption("--run-id", default=None, help=argparse_suppress())
+    group.addoption("--baseline", default=None, metavar="FILE_OR_DIR",
+                    help="expected verdicts: a baseline TOML file or a directory of them; the exit status is 0 "
+                    "exactly when every verdict matches it, otherwise each difference is printed and it is 1")
 
 
 def argparse_suppress() -> str:
@@ -100,7 +102,7 @@ class RunState:
 
     def results(self) -> dict[str, Any]:
         cases = [c for c in self.cases.values() if c["outcome"] is not None]
-        target: NetnsSut = self.config.stash.get(SUT_KEY, NetnsSut())
+        target = self.config.stash.get(SUT_KEY, None) or NetnsSut()
         run = {
             "id": self.run_id,
             "started": _iso(self.started),
@@ -115,7 +117,7 @@ class RunState:
                 "description": target.describe(),
                 "kernel": platform.release(),
                 "capabilities": sorted(target.capabilities),
-                "profile": None,
+                **sut_options.describe(self.config),
                 "sysctls_pinned": {k: str(v) for k, v in target.sysctls.items()},
             },
             "sysctls": self.config.stash.get(SNAPSHOT_KEY, {}),
@@ -162,10 +164,10 @@ def is_controller(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_case(info): a conformance case (set by @case)")
     config.addinivalue_line("markers", "root: needs root to build network namespaces")
-    config.stash[SUT_KEY] = NetnsSut()
     config.stash[RUN_KEY] = RunState(config)
     if is_controller(config):
         os.environ.setdefault(runs.OWNER_VAR, runs.owner_token())
+        _load_baseline(config)
 
 
 def pytest_configure_node(node: Any) -> None:
@@ -227,14 +229,14 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             item.user_properties.append((PROP_UNPRIVILEGED, problem))
             item.add_marker(pytest.mark.skip(reason=problem))
         return
-    target: NetnsSut = config.stash[SUT_KEY]
+    target = config.stash[SUT_KEY]
     timeout = config.getoption("case_timeout")
     for item, info in cases:
         item.user_properties.append((PROP_CASE, info.as_dict()))
         item.add_marker(pytest.mark.root)
         if not item.get_closest_marker("timeout"):
             item.add_marker(pytest.mark.timeout(timeout, method="signal"))
-        missing = target.missing(info.needs)
+        missing = target.missing(needs_of(item, info))
         if missing:
             item.add_marker(pytest.mark.skip(reason=f"not applicable: {missing}"))
 
@@ -362,7 +364,10 @@ def _prepare_run(config: pytest.Config) -> None:
     if can_create_namespaces():
         return
     runs.clean()
-    target: NetnsSut = config.stash[SUT_KEY]
+    sut_options.prepare(config)
+    target = config.stash[SUT_KEY]
+    if not isinstance(target, NetnsSut):
+        return
     ns = Namespace("sysctl-snapshot")
     try:
         with ns.entered():
@@ -390,13 +395,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = 2  # as without xdist, where pytest.exit(returncode=2) ends the run
         sys.stderr.write(f"conformance: {state.unprivileged}.\n")
         return
-    if not state.enabled or not state.cases:
+    if not state.cases:
         return
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         state.interrupted = True
+    results = state.results()
+    _apply_baseline(session, results)
+    if not state.enabled:
+        return
     state.run_dir.mkdir(parents=True, exist_ok=True)
-    write_results(state.run_dir / "results.json", state.results())
+    write_results(state.run_dir / "results.json", results)
     point_latest(state.report_dir, state.run_dir)
+    _write_report(config, results, state.run_dir)
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -420,4 +430,83 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         tr.write_line(f"{c['outcome'].upper():5} {c['level']:6} {c['id']}: {first}"[:200])
     if state.enabled:
         tr.write_line(f"results: {state.run_dir / 'results.json'}")
+    _report_summary(tr, config)
 
+
+
+# The report and the baseline (conformance.report): rendered on the controller at the end.
+BASELINE_KEY = pytest.StashKey[tuple[Any, bool]]()  # (Baseline, whether it decides the exit status)
+REPORT_KEY = pytest.StashKey[dict[str, Any]]()
+
+
+def _load_baseline(config: pytest.Config) -> None:
+    """--baseline decides the exit status; without it the SUT kind's shipped baseline only marks the report."""
+    from conformance.report.baseline import BASELINE_DIR_OF_KIND, BaselineError, load
+
+    notes: dict[str, Any] = config.stash.setdefault(REPORT_KEY, {})
+    given = config.getoption("baseline")
+    if given:
+        try:
+            config.stash[BASELINE_KEY] = (load(Path(given)), True)
+        except BaselineError as exc:
+            pytest.exit(f"conformance: {exc}", returncode=2)
+        return
+    kind = config.stash[SUT_KEY].kind
+    shipped = config.rootpath / "cases" / "baselines" / BASELINE_DIR_OF_KIND.get(kind, kind)
+    if shipped.is_dir():
+        try:
+            config.stash[BASELINE_KEY] = (load(shipped), False)
+        except BaselineError as exc:
+            notes["warning"] = f"the shipped baseline was not used: {exc}"
+
+
+def _apply_baseline(session: pytest.Session, results: dict[str, Any]) -> None:
+    from conformance.report.baseline import annotate
+
+    loaded = session.config.stash.get(BASELINE_KEY, None)
+    if loaded is None:
+        return
+    baseline, decides = loaded
+    diffs = annotate(results, baseline)
+    notes = session.config.stash.setdefault(REPORT_KEY, {})
+    notes["baseline"] = (baseline, decides, diffs)
+    notes["cases"] = results["cases"]
+    if decides and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED if diffs else pytest.ExitCode.OK
+
+
+def _write_report(config: pytest.Config, results: dict[str, Any], run_dir: Path) -> None:
+    from conformance.report.outputs import write_all
+
+    notes = config.stash.setdefault(REPORT_KEY, {})
+    try:
+        notes["files"] = write_all(results, run_dir)
+    except Exception as exc:  # results.json is written; a broken renderer must not lose the run
+        notes["error"] = f"{exc.__class__.__name__}: {exc}"
+
+
+def _report_summary(tr: Any, config: pytest.Config) -> None:
+    notes = config.stash.get(REPORT_KEY, {})
+    if "warning" in notes:
+        tr.write_line(f"baseline: {notes['warning']}", yellow=True)
+    if "baseline" in notes:
+        baseline, decides, diffs = notes["baseline"]
+        what = "decides the exit status" if decides else "marks known deviations; pass --baseline to gate on it"
+        known = sum(1 for c in _last_cases(config) if (c.get("baseline") or {}).get("deviation") and c["baseline"]["match"])
+        if not diffs:
+            tr.write_line(f"baseline {baseline.source}: every verdict matches, {known} known deviation(s) ({what})",
+                          green=True)
+        elif not decides:
+            tr.write_line(f"baseline {baseline.source}: {known} known deviation(s), {len(diffs)} verdict(s) differ ({what})")
+        else:
+            tr.write_line(f"baseline {baseline.source}: {len(diffs)} difference(s) ({what}):", red=decides, bold=True)
+            for d in diffs:
+                tr.write_line(f"  {d.line()}"[:300])
+    if "files" in notes:
+        tr.write_line(f"report: {notes['files']['html']}")
+    if "error" in notes:
+        tr.write_line(f"report: could not be rendered ({notes['error']}); results.json is complete", red=True)
+
+
+def _last_cases(config: pytest.Config) -> list[dict[str, Any]]:
+    return list(config.stash.get(REPORT_KEY, {}).get("cases", []))

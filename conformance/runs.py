@@ -64,6 +64,19 @@ def spawn(ns: Namespace, argv: Sequence[str], **kw: object) -> subprocess.Popen[
         return subprocess.Popen(list(argv), env=env, start_new_session=True, **kw)  # type: ignore[call-overload,no-any-return]
 
 
+def run_command(ns: Namespace, command: str, timeout: float = 10.0) -> tuple[int, str]:
+    """Run a shell command inside `ns` and wait for it: (exit status, what it printed).
+    A command that does not finish in time is killed and reported as status -9."""
+    proc = spawn(ns, ["/bin/sh", "-c", command], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        return -9, out.decode(errors="replace") + f"\n(killed after {timeout:g} s)"
+    return proc.returncode, out.decode(errors="replace")
+
+
 @dataclass(frozen=True)
 class Leftover:
     pid: int

@@ -1,7 +1,11 @@
 """SUT targets: what the system under test is, what it lets the suite do, and its controls.
 
-Only the `netns` kind exists so far: the local kernel in a fresh namespace per case. A kind
-states its capabilities; a case that needs one the SUT lacks is skipped with the reason.
+- `netns` (default): the local kernel in a fresh namespace per case; the suite builds any
+  topology around it and may read and change its state.
+- `tap`: a stack on the far side of a TAP device (a user-space stack, a VM's NIC).
+- `iface`: a device on an existing interface of this machine.
+
+A kind states its capabilities; a case that needs one the SUT lacks is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -14,17 +18,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.netns import Namespace
+from conformance.profile import Profile
+from conformance.topology import Node
 
-# What a case may ask of a SUT.
+# What a case may ask of a SUT, worded to complete "the <kind> SUT does not offer ...".
 CAPABILITIES = {
-    "sysctl": "read and set the SUT's sysctls",
-    "neighbours": "read the SUT's neighbour (ARP) table",
-    "routes": "add and read routes on the SUT",
-    "sockets": "open sockets on the SUT",
-    "second_segment": "a second segment behind the SUT, for forwarding",
-    "counters": "read the SUT's protocol counters",
-    "addresses": "add addresses to the SUT's interfaces",
+    "segment": "an Ethernet segment shared with the tester",
+    "build": "to be rebuilt by the suite inside a topology of its own (routers, TUN/TAP, extra links)",
+    "control": "its state to the suite (sysctls, neighbour table, routes, counters)",
+    "sysctl": "sysctls the suite can read and set",
+    "neighbours": "a neighbour (ARP) table the suite can read",
+    "routes": "routes the suite can add and read",
+    "sockets": "applications the suite can run on it (listen, accept, read, write)",
+    "second_segment": "a second segment behind it, for forwarding",
+    "counters": "protocol counters the suite can read",
+    "addresses": "interfaces the suite can add addresses to",
+    "tcp_listener": "a listening TCP port (--sut-tcp-port)",
+    "udp_listener": "a bound UDP port (--sut-udp-port)",
 }
+KINDS = ("netns", "tap", "iface")
 
 # IPv4 conf/all and conf/default of a new namespace are copied from the namespace that made it,
 # so the host's settings would leak into the SUT. Pin them to the kernel's built-in defaults.
@@ -54,22 +66,132 @@ KERNEL_DEFAULT_SYSCTLS: dict[str, int] = {
 } | {"net.ipv4.conf.all.accept_source_route": 0, "net.ipv4.conf.default.accept_source_route": 1}
 
 
+class SutError(ValueError):
+    """A SUT that cannot be used as described; one sentence for the user."""
+
+
+def _missing(kind: str, capabilities: frozenset[str], needs: tuple[str, ...]) -> str | None:
+    lacking = [n for n in needs if n not in capabilities]
+    if not lacking:
+        return None
+    return f"the {kind} SUT does not offer " + "; nor ".join(CAPABILITIES.get(n, n) for n in lacking)
+
+
 @dataclass(frozen=True)
 class NetnsSut:
     """The local kernel, in a fresh namespace for every case."""
 
     kind: str = "netns"
-    sysctls: Mapping[str, str | int] = field(default_factory=lambda: dict(KERNEL_DEFAULT_SYSCTLS))
+    profile: Profile | None = None
     capabilities: frozenset[str] = frozenset(CAPABILITIES)
+
+    @property
+    def sysctls(self) -> dict[str, str | int]:
+        """What every SUT namespace gets before its interfaces exist: pinned defaults + profile."""
+        return {**KERNEL_DEFAULT_SYSCTLS, **(self.profile.sysctls if self.profile else {})}
+
+    @property
+    def commands(self) -> tuple[str, ...]:
+        return self.profile.commands if self.profile else ()
 
     def describe(self) -> str:
         return f"local Linux kernel {os.uname().release} in a fresh network namespace per case"
 
+    def node(self, name: str = "sut", sysctls: Mapping[str, str | int] | None = None) -> Node:
+        """The topology node of the SUT: the pinned defaults, the profile, then the topology's own
+        sysctls (e.g. forwarding for a router), and the profile's commands."""
+        return Node(name, sysctls={**self.sysctls, **(sysctls or {})}, commands=self.commands)
+
     def missing(self, needs: tuple[str, ...]) -> str | None:
-        lacking = [n for n in needs if n not in self.capabilities]
-        if not lacking:
-            return None
-        return f"the {self.kind} SUT cannot " + "; nor ".join(CAPABILITIES.get(n, n) for n in lacking)
+        return _missing(self.kind, self.capabilities, needs)
+
+
+@dataclass(frozen=True)
+class ExternalSut:
+    """A stack the suite does not build: behind a TAP device, or on a real interface.
+
+    `iface` is the TAP's or the interface's name. For `tap` with a `command`, the suite makes
+    the TAP (in a private namespace) and starts the command; otherwise it attaches to `iface`
+    as it finds it and changes nothing on it.
+    """
+
+    kind: str
+    iface: str
+    sut_ip: str
+    tester_ip: str
+    sut_mac: str | None = None
+    command: str | None = None
+    tcp_port: int | None = None
+    udp_port: int | None = None
+    prefixlen: int = 24
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        caps = {"segment"}
+        if self.tcp_port:
+            caps.add("tcp_listener")
+        if self.udp_port:
+            caps.add("udp_listener")
+        return frozenset(caps)
+
+    @property
+    def sysctls(self) -> dict[str, str | int]:
+        return {}
+
+    def describe(self) -> str:
+        if self.kind == "tap" and self.command:
+            return f"a stack started by the suite on TAP {self.iface}: {self.command}"
+        if self.kind == "tap":
+            return f"a stack attached to the existing TAP {self.iface}"
+        return f"a device on interface {self.iface}"
+
+    def missing(self, needs: tuple[str, ...]) -> str | None:
+        return _missing(self.kind, self.capabilities, needs)
+
+
+SutTarget = NetnsSut | ExternalSut
+
+
+def external_target(kind: str, *, iface: str | None, sut_ip: str | None, tester_ip: str | None,
+                    sut_mac: str | None = None, command: str | None = None, tcp_port: int | None = None,
+                    udp_port: int | None = None) -> ExternalSut:
+    """Check the user's description of an external SUT; SutError names the first problem."""
+    if kind == "tap" and not iface:
+        iface = "cftap0"
+    if not iface:
+        raise SutError(f"--sut {kind} needs --iface NAME, the interface that leads to the device")
+    if not 0 < len(iface) < 16 or "/" in iface or " " in iface:
+        raise SutError(f"{iface!r} is not a valid interface name")
+    if not sut_ip:
+        raise SutError(f"--sut {kind} needs --sut-ip, the SUT's IPv4 address")
+    for flag, value in (("--sut-ip", sut_ip), ("--tester-ip", tester_ip)):
+        if value is None:
+            continue
+        try:
+            addr = ipaddress.IPv4Address(value)
+        except ValueError:
+            raise SutError(f"{flag} {value!r} is not an IPv4 address") from None
+        if addr.is_multicast or addr.is_unspecified or addr.is_loopback or str(addr) == "255.255.255.255":
+            raise SutError(f"{flag} {value} is not a unicast host address")
+    if tester_ip is None:
+        if kind != "tap" or not command:
+            raise SutError(f"--sut {kind} needs --tester-ip, a free address on the SUT's segment for the tester to use")
+        tester_ip = str(ipaddress.IPv4Address(sut_ip) + (1 if not sut_ip.endswith(".254") else -1))
+    if tester_ip == sut_ip:
+        raise SutError("--tester-ip must differ from --sut-ip")
+    if sut_mac is not None:
+        try:
+            raw = bytes.fromhex(sut_mac.replace(":", ""))
+        except ValueError:
+            raw = b""
+        if len(raw) != 6 or raw[0] & 1:
+            raise SutError(f"--sut-mac {sut_mac!r} is not a unicast MAC address")
+    if command and kind != "tap":
+        raise SutError("--sut-command is for --sut tap only")
+    for flag, port in (("--sut-tcp-port", tcp_port), ("--sut-udp-port", udp_port)):
+        if port is not None and not 0 < port < 65536:
+            raise SutError(f"{flag} {port} is not a port number")
+    return ExternalSut(kind, iface, sut_ip, tester_ip, sut_mac.lower() if sut_mac else None, command, tcp_port, udp_port)
 
 
 @dataclass(frozen=True)
@@ -172,6 +294,23 @@ class SutControl:
         self.ipr.rule("add", priority=priority, table=table, **selectors)
         self.preconditions.append(f"rule priority {priority} {selectors} lookup table {table}")
 
+    def set_mtu(self, ifname: str, mtu: int) -> None:
+        """Change the MTU of one of the SUT's interfaces."""
+        self.ipr.link("set", index=self.ipr.link_lookup(ifname=ifname)[0], mtu=mtu)
+        self.preconditions.append(f"mtu {mtu} on {ifname}")
+
+    def tcp_connections(self) -> list[TcpConnection]:
+        """The SUT's IPv4 TCP control blocks from /proc/net/tcp, TIME-WAIT ones included (which
+        no socket shows once the application closed it), with the time left on each timer."""
+        out: list[TcpConnection] = []
+        for line in self.ns.read_proc_net("tcp").splitlines()[1:]:
+            f = line.split()
+            local, remote, state = f[1], f[2], int(f[3], 16)
+            timer, when = f[5].split(":")
+            out.append(TcpConnection(_proc_endpoint(local), _proc_endpoint(remote), TCP_PROC_STATES.get(state, str(state)),
+                                     int(timer, 16), int(when, 16) / 100.0))
+        return out
+
 
 SNAPSHOT_PREFIXES = ("net/core", "net/ipv4", "net/ipv6", "net/netfilter", "net/unix")
 
@@ -197,3 +336,27 @@ def sysctl_snapshot(ns: Namespace) -> dict[str, str]:
                     except OSError:
                         continue  # write-only or refusing entries (e.g. route/flush)
     return dict(sorted(out.items()))
+
+
+TCP_PROC_STATES = {
+    1: "ESTABLISHED", 2: "SYN-SENT", 3: "SYN-RECEIVED", 4: "FIN-WAIT-1", 5: "FIN-WAIT-2", 6: "TIME-WAIT",
+    7: "CLOSED", 8: "CLOSE-WAIT", 9: "LAST-ACK", 10: "LISTEN", 11: "CLOSING",
+}
+
+
+@dataclass(frozen=True)
+class TcpConnection:
+    """One line of /proc/net/tcp: endpoints as (ip, port), the state, and the pending timer
+    (kind as the kernel numbers it: 0 none, 1 retransmit, 2 keepalive, 3 TIME-WAIT, 4 probe)
+    with the seconds left on it."""
+
+    local: tuple[str, int]
+    remote: tuple[str, int]
+    state: str
+    timer: int
+    timer_left_s: float
+
+
+def _proc_endpoint(text: str) -> tuple[str, int]:
+    addr, port = text.split(":")
+    return socket.inet_ntoa(int(addr, 16).to_bytes(4, "little")), int(port, 16)

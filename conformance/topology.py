@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.netns import Namespace
+from conformance.runs import run_command
 from conformance.verdict import Inconclusive
 
 ALLOWED_NETS = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
@@ -41,6 +42,7 @@ class Node:
 
     name: str
     sysctls: Mapping[str, str | int] = field(default_factory=dict)
+    commands: tuple[str, ...] = ()  # shell commands run inside the node once it is built
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,11 @@ def build(spec: Topology) -> Iterator[Network]:
         for route in spec.routes:
             _add_route(net, route)
         _wait_carrier(net)
+        for node in spec.nodes:
+            for command in node.commands:
+                code, output = run_command(net.ns[node.name], command)
+                if code != 0:
+                    raise TopologyError(f"node {node.name}: command failed with status {code}: {command}: {output[-300:]}")
         yield net
 
 

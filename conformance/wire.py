@@ -14,6 +14,7 @@ of its own in the exchange).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import select
@@ -151,15 +152,16 @@ class Port:
         self.claims: dict[str, str] = {}  # IPv4 address -> MAC the Port answers ARP for
         self.answer_arp = True
         self.fence: Fence | None = None
+        self.guard: Callable[[bytes], None] | None = None  # refuses frames a SUT kind must not get
         self._sock: socket.socket | None = None
         self._fd: int
         if fd is not None:
             self._fd = fd
             self._own_fd = False
         else:
-            if ns is None or ifname is None:
-                raise ValueError("a Port needs a namespace and interface, or a TAP fd")
-            with ns.entered():
+            if ifname is None:
+                raise ValueError("a Port needs an interface (in `ns`, or in this thread's namespace), or a TAP fd")
+            with ns.entered() if ns is not None else contextlib.nullcontext():
                 sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
             try:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
@@ -185,6 +187,8 @@ class Port:
     def send(self, frame: Packet | bytes, note: str = "") -> None:
         """Put one frame on the wire. Frames that arrived before it are no longer 'replies'."""
         data = bytes(frame)
+        if self.guard is not None:
+            self.guard(data)
         self.capture.drain()
         now = time.time_ns()
         for port in self.capture.ports:

@@ -89,3 +89,22 @@ def test_an_unknown_sysctl_is_named():
     spec = Topology("s", nodes=(Node("a", sysctls={"net.ipv4.no_such_knob": 1}),))
     with pytest.raises(ValueError, match="node a: sysctl net.ipv4.no_such_knob does not exist"), build(spec):
         pass
+
+
+def test_namespace_blocks_nest_and_return_to_the_outer_namespace():
+    from conformance.netns import Namespace
+
+    home = os.readlink("/proc/thread-self/ns/net")
+    outer, inner = Namespace("outer"), Namespace("inner")
+    try:
+        with outer.entered():
+            with inner.entered():
+                assert os.readlink("/proc/thread-self/ns/net") == f"net:[{inner.inode}]"
+            assert os.readlink("/proc/thread-self/ns/net") == f"net:[{outer.inode}]", "leaving the inner block must not go home"
+            made = Namespace("made-inside")
+            assert os.readlink("/proc/thread-self/ns/net") == f"net:[{outer.inode}]"
+            made.close()
+        assert os.readlink("/proc/thread-self/ns/net") == home
+    finally:
+        outer.close()
+        inner.close()

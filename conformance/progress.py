@@ -1,0 +1,88 @@
+"""`--progress`: one line per finished case with the running counts, and on a terminal a status
+line naming the case that is running. `conformance run` turns it on; it works under xdist (the
+controller sees every case start and finish)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+PROP_CASE = "conformance_case"
+PROP_VERDICT = "conformance_verdict"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("conformance").addoption(
+        "--progress", action="store_true", help="print each case's verdict as it finishes, with running counts")
+
+
+class Progress:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.counts: Counter[str] = Counter()
+        self.total = 0
+        self.done = 0
+        self.tty = sys.stdout.isatty()
+        self.running: dict[str, float] = {}
+        self.verdicts: dict[str, str] = {}
+
+    def _write(self, text: str) -> None:
+        tr = self.config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None:
+            return
+        if self.tty:
+            tr.write("\r\x1b[2K" + text)
+        else:
+            tr.write_line(text)
+
+    def _counts(self) -> str:
+        parts = [f"{k} {self.counts[k]}" for k in ("pass", "fail", "error", "inconclusive", "skip") if self.counts[k]]
+        return "  ".join(parts)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
+        category, _letter, word = yield
+        return category, "", word  # the progress lines replace pytest's dots
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.total = len(items)
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.total = max(self.total, len(ids))
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        self.running[nodeid] = time.monotonic()
+        if self.tty:
+            self._write(f"[{self.done}/{self.total}] {self._counts()}  running {nodeid.rsplit('::', 1)[-1]}")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = dict(report.user_properties)
+        verdict = props.get(PROP_VERDICT)
+        if verdict and self.verdicts.get(report.nodeid) in (None, "pass"):
+            self.verdicts[report.nodeid] = verdict
+        if report.when != "teardown":
+            return
+        final = self.verdicts.pop(report.nodeid, None)
+        case = props.get(PROP_CASE)
+        if final is None or case is None:
+            return
+        self.done += 1
+        self.counts[final] += 1
+        elapsed = (time.monotonic() - self.running.pop(report.nodeid, time.monotonic())) * 1000
+        param = report.nodeid[report.nodeid.find("["):] if report.nodeid.endswith("]") else ""
+        name = case["id"] + param
+        line = f"{final.upper():<12} {case['level']:<6} {name:<40} {elapsed:7.0f} ms   [{self.done}/{self.total}] {self._counts()}"
+        if self.tty:
+            self._write(line + "\n")
+        else:
+            self._write(line)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("progress", False) and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(Progress(config), "conformance-progress")

@@ -1,0 +1,174 @@
+"""The SUT's side of the pytest plugin: its options, the profile check before any case runs, and
+the life of an external SUT during a run (attach, check after every case, detach).
+
+Bad options end the run before any case with one sentence and exit status 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import profile as profiles
+from conformance.catalog import info_of
+from conformance.external import Attachment
+from conformance.fixtures.base import ATTACHMENT_KEY, SUT_KEY
+from conformance.sut import KINDS, ExternalSut, NetnsSut, SutError, SutTarget, external_target
+from conformance.verdict import Inconclusive
+
+PROFILE_DIR = Path(__file__).parent / "profiles"
+
+
+# (flags, argparse keyword arguments): shared by the pytest plugin and `conformance run/list/show`.
+OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--sut",), {"default": "netns", "choices": KINDS,
+                  "help": "netns: the local kernel in a fresh namespace per case (default); tap: a stack behind a "
+                  "TAP device; iface: a device on an existing interface"}),
+    (("--sut-profile",), {"default": None, "metavar": "FILE",
+                          "help": "netns: a TOML profile of sysctls and commands for the SUT, or the name of a shipped "
+                          "one: " + ", ".join(sorted(p.stem for p in PROFILE_DIR.glob("*.toml")))}),
+    (("--sut-sysctl",), {"action": "append", "default": [], "metavar": "KEY=VALUE",
+                         "help": "netns: a sysctl for the SUT, applied after the profile (repeatable)"}),
+    (("--sut-command",), {"default": None, "metavar": "CMD",
+                          "help": "tap: start CMD as the SUT; {tap} and $CONFORMANCE_TAP name its TAP device, {netns} "
+                          "and $CONFORMANCE_NETNS the namespace the TAP is in"}),
+    (("--iface",), {"default": None, "metavar": "NAME",
+                    "help": "tap: the TAP's name (default cftap0; without --sut-command, an existing TAP to attach "
+                    "to); iface: the interface that leads to the device"}),
+    (("--sut-ip",), {"default": None, "metavar": "ADDR", "help": "tap/iface: the SUT's IPv4 address"}),
+    (("--sut-mac",), {"default": None, "metavar": "MAC", "help": "tap/iface: the SUT's MAC (default: learned by ARP)"}),
+    (("--tester-ip",), {"default": None, "metavar": "ADDR",
+                        "help": "tap/iface: a free address on the SUT's segment for the tester (with --sut-command "
+                        "the default is the address next to --sut-ip)"}),
+    (("--sut-tcp-port",), {"type": int, "default": None, "metavar": "PORT",
+                           "help": "tap/iface: a TCP port that listens on the SUT, for cases that need one"}),
+    (("--sut-udp-port",), {"type": int, "default": None, "metavar": "PORT",
+                           "help": "tap/iface: a UDP port bound on the SUT, for cases that need one"}),
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance-sut", "system under test")
+    for flags, kwargs in OPTIONS:
+        group.addoption(*flags, **kwargs)
+
+
+def capability_target(opt: Any) -> SutTarget:
+    """A target good enough to say which cases apply (for `list` and `show`): the kind and the
+    ports matter, addresses do not."""
+    if opt.sut == "netns":
+        return NetnsSut()
+    return ExternalSut(opt.sut, "-", "198.18.0.1", "198.18.0.2", tcp_port=opt.sut_tcp_port, udp_port=opt.sut_udp_port)
+
+
+def resolve_profile(name: str) -> Path:
+    path = Path(name)
+    if not path.exists() and (PROFILE_DIR / f"{name}.toml").exists():
+        return PROFILE_DIR / f"{name}.toml"
+    return path
+
+
+def target_from_options(opt: Any) -> SutTarget:
+    """The SUT the options describe. SutError/ProfileError: a sentence for the user."""
+    kind = opt.sut
+    if kind == "netns":
+        for flag, value in (("--sut-command", opt.sut_command), ("--sut-ip", opt.sut_ip), ("--iface", opt.iface)):
+            if value:
+                raise SutError(f"{flag} is for --sut tap or --sut iface, not the netns SUT")
+        parts = []
+        if opt.sut_profile:
+            parts.append(profiles.load(resolve_profile(opt.sut_profile)))
+        if opt.sut_sysctl:
+            parts.append(profiles.from_assignments(opt.sut_sysctl))
+        return NetnsSut(profile=profiles.merge(*parts) if parts else None)
+    if opt.sut_profile or opt.sut_sysctl:
+        raise SutError(f"--sut-profile and --sut-sysctl change a netns SUT; the suite does not reconfigure a {kind} SUT")
+    return external_target(kind, iface=opt.iface, sut_ip=opt.sut_ip, tester_ip=opt.tester_ip, sut_mac=opt.sut_mac,
+                           command=opt.sut_command, tcp_port=opt.sut_tcp_port, udp_port=opt.sut_udp_port)
+
+
+def check_profile(target: NetnsSut) -> None:
+    """Apply the profile to a throw-away SUT before any case, so a bad one fails at once."""
+    if target.profile is None:
+        return
+    from conformance.fixtures.lan import lan_topology
+    from conformance.netns import Namespace
+    from conformance.topology import build
+
+    scratch = Namespace("profile-check")
+    try:
+        profiles.check_sysctls(target.profile, scratch)
+    finally:
+        scratch.close()
+    plain = NetnsSut()
+    with build(lan_topology(plain)) as net:  # commands run where a case's SUT would: eth0 exists
+        profiles.run_commands(target.profile, net.ns["sut"])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        target = target_from_options(config.option)
+    except (SutError, profiles.ProfileError) as exc:
+        pytest.exit(f"conformance: {exc}", returncode=2)
+    config.stash[SUT_KEY] = target
+    if isinstance(target, NetnsSut) and not hasattr(config, "workerinput") and not config.option.collectonly:
+        from conformance.netns import can_create_namespaces
+
+        if not can_create_namespaces():  # without privilege the run stops anyway, with that reason
+            try:
+                check_profile(target)
+            except profiles.ProfileError as exc:
+                pytest.exit(f"conformance: {exc}", returncode=2)
+    workers = getattr(config.option, "numprocesses", None)
+    if isinstance(target, ExternalSut) and workers not in (None, 0, 1):
+        pytest.exit(f"conformance: the {target.kind} SUT is a single stack that parallel workers would share; run it without -n",
+                    returncode=2)
+
+
+def prepare(config: pytest.Config) -> None:
+    """Before the first case (controller): attach to an external SUT."""
+    target = config.stash[SUT_KEY]
+    try:
+        if not isinstance(target, NetnsSut):
+            attachment = Attachment(target)
+            config.stash[ATTACHMENT_KEY] = attachment
+            attachment.open()
+    except (SutError, profiles.ProfileError) as exc:
+        pytest.exit(f"conformance: {exc}", returncode=2)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    attachment = item.config.stash.get(ATTACHMENT_KEY, None)
+    if attachment is not None and attachment.dead and info_of(item) is not None:
+        raise Inconclusive(attachment.dead)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
+    result = yield
+    attachment = item.config.stash.get(ATTACHMENT_KEY, None)
+    if attachment is not None and info_of(item) is not None:
+        attachment.check()
+    return result
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    attachment = config.stash.get(ATTACHMENT_KEY, None)
+    if attachment is not None:
+        attachment.close()
+
+
+def describe(config: pytest.Config) -> dict[str, Any]:
+    """What results.json says of the SUT beyond its kind."""
+    target = config.stash.get(SUT_KEY, None) or NetnsSut()
+    out: dict[str, Any] = {"profile": None}
+    if isinstance(target, NetnsSut) and target.profile is not None:
+        out["profile"] = target.profile.as_dict()
+    attachment = config.stash.get(ATTACHMENT_KEY, None)
+    if attachment is not None:
+        out["attachment"] = attachment.describe()
+    return out
