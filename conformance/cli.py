@@ -258,8 +258,15 @@ def _check_sut(args: argparse.Namespace) -> list[str]:
         target = target_from_options(args)
         if isinstance(target, NetnsSut):
             check_profile(target)
-        elif target.command and shutil.which(shlex.split(target.command)[0]) is None:
-            raise UsageError(f"--sut-command: {shlex.split(target.command)[0]!r} was not found")
+        else:
+            if args.numprocesses not in (None, "0", "1"):
+                raise UsageError(f"the {target.kind} SUT is a single stack that parallel workers would share; run it without -n")
+            if target.command and shutil.which(shlex.split(target.command)[0]) is None:
+                raise UsageError(f"--sut-command: {shlex.split(target.command)[0]!r} was not found")
+            if not target.command:
+                from conformance.external import Attachment
+
+                Attachment(target).existing_interface_mac()
     except (SutError, profile.ProfileError) as exc:
         raise UsageError(str(exc)) from None
     argv: list[str] = []

@@ -57,7 +57,7 @@ class Attachment:
             self._make_tap()
             self._start_command()
         else:
-            self.tester_mac = self._existing_interface_mac()
+            self.tester_mac = self.existing_interface_mac()
         self._learn_sut(START_TIMEOUT if self.proc else PROBE_TIMEOUT * 3)
 
     def close(self) -> None:
@@ -104,7 +104,7 @@ class Attachment:
                 os.environ.pop(key, None)
         self.log.append(f"started the SUT: {command} (pid {self.proc.pid})")
 
-    def _existing_interface_mac(self) -> str:
+    def existing_interface_mac(self) -> str:
         from pyroute2 import IPRoute
 
         with IPRoute() as ipr:

@@ -61,7 +61,7 @@ class Progress:
             self._write(f"[{self.done}/{self.total}] {self._counts()}  running {nodeid.rsplit('::', 1)[-1]}")
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        props = dict(report.user_properties)
+        props: dict[str, Any] = dict(report.user_properties)
         verdict = props.get(PROP_VERDICT)
         if verdict and self.verdicts.get(report.nodeid) in (None, "pass"):
             self.verdicts[report.nodeid] = verdict

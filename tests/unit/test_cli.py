@@ -113,3 +113,47 @@ def test_every_command_has_help(capsys):
 def test_no_command_prints_help_and_exit_2(capsys):
     code, out, _ = run(capsys)
     assert code == 2 and "usage: conformance" in out
+
+
+SUT_CASES = textwrap.dedent('''
+    from conformance.catalog import MUST, case
+
+
+    @case("RT-NEEDS-ROUTER", rfc=1812, section="5.3.1", level=MUST, layer=3)
+    def test_router(routed):
+        """Needs a topology the suite builds."""
+
+
+    @case("ARP-NEEDS-STATE", rfc=826, section="Packet Reception", level=MUST, layer=2)
+    def test_state(lan):
+        """Reads the SUT's table."""
+        lan.control.neighbours()
+
+
+    @case("TCP-NEEDS-LISTENER", rfc=9293, section="3.5", level=MUST, layer=4)
+    def test_listener(lan):
+        """Only needs a listening port."""
+        lan.app.listen(7)
+
+
+    @case("ARP-PLAIN", rfc=826, section="Packet Reception", level=MUST, layer=2)
+    def test_plain(lan):
+        """Only needs the segment."""
+''')
+
+
+def test_list_says_which_cases_an_external_sut_would_skip_and_why(capsys, tmp_path):
+    d = tmp_path / "cases"
+    d.mkdir()
+    (d / f"test_sut_{uuid.uuid4().hex}.py").write_text(SUT_CASES)
+    code, out, err = run(capsys, "list", "--cases", str(d), "--sut", "tap", "--sut-tcp-port", "7")
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.splitlines()}
+    assert "[skip:" not in lines["ARP-PLAIN"]
+    assert "[skip:" not in lines["TCP-NEEDS-LISTENER"], "--sut-tcp-port offers the listener"
+    assert "[skip: the tap SUT does not offer its state to the suite" in lines["ARP-NEEDS-STATE"]
+    assert "[skip: the tap SUT does not offer to be rebuilt by the suite" in lines["RT-NEEDS-ROUTER"]
+    assert "4 case(s), 2 apply to the tap SUT" in err
+    code, out, _ = run(capsys, "show", "RT-NEEDS-ROUTER", "--cases", str(d), "--sut", "iface")
+    assert "needs:       build" in out
+    assert "on iface:    skipped: the iface SUT does not offer to be rebuilt" in out
