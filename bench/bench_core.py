@@ -88,7 +88,7 @@ def suite(workers: str, runs: int) -> list[float]:
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
             done = subprocess.run(
-                [sys.executable, "-m", "conformance.cli", "run", "-n", workers, "--report-dir", tmp, "--", "-q", "-p", "no:terminal"],
+                [sys.executable, "-m", "conformance.cli", "run", "-n", workers, "--report-dir", tmp, "--", "-q"],
                 cwd=REPO, capture_output=True, text=True,
             )
             out.append(time.perf_counter() - start)

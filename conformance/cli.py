@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--baseline", default=None, metavar="FILE_OR_DIR",
                      help="expected verdicts (e.g. cases/baselines/linux): exit 0 exactly when every verdict "
                      "matches, otherwise print each difference and exit 1")
+    run.add_argument("--shuffle", default=None, metavar="SEED",
+                     help="run the cases in a random order: an integer seed, or 'random' (the seed is printed)")
     run.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help=argparse.SUPPRESS)
     _sut_args(run)
 
@@ -305,6 +307,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv += ["--case-timeout", str(args.case_timeout)]
     if args.baseline:
         argv += ["--baseline", args.baseline]
+    if args.shuffle:
+        argv += ["--shuffle", args.shuffle]
     argv += ["--progress", "-q", *args.pytest_args]
     code = int(pytest.main(argv))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:

@@ -90,7 +90,7 @@ class Matcher:
             if seen is None:
                 out.append(Mismatch(label, "present", "absent"))
                 break  # deeper layers of the template cannot be found either
-            for fname, want in layer.fields.items():
+            for fname, want in _explicit(layer).items():
                 fld = layer.get_field(fname)
                 got = seen.getfieldval(fname)
                 if _machine(fld, layer, want) != _machine(fld, seen, got):
@@ -114,7 +114,7 @@ class Matcher:
         parts = []
         layer: Packet | NoPayload = self.template
         while isinstance(layer, Packet) and not isinstance(layer, NoPayload):
-            fields = ", ".join(f"{k}={_show(layer.get_field(k), layer, v)}" for k, v in layer.fields.items())
+            fields = ", ".join(f"{k}={_show(layer.get_field(k), layer, v)}" for k, v in _explicit(layer).items())
             parts.append(f"{type(layer).__name__}({fields})")
             layer = layer.payload
         text = " / ".join(parts)
@@ -139,6 +139,22 @@ def closest(matcher: Matcher, frames: Iterable[Packet]) -> tuple[Packet, list[Mi
         if best is None or len(diffs) < len(best[1]):
             best = (frame, diffs)
     return best
+
+
+def _explicit(layer: Packet) -> dict[str, Any]:
+    """The fields the template's author set. Some layers put fields there on their own (scapy's
+    IP always holds options=[]); those count only when given a value of their own."""
+    auto = _auto_fields(type(layer))
+    return {k: v for k, v in layer.fields.items() if k not in auto or auto[k] != v}
+
+
+_AUTO: dict[type, dict[str, Any]] = {}
+
+
+def _auto_fields(cls: type) -> dict[str, Any]:
+    if cls not in _AUTO:
+        _AUTO[cls] = dict(cls().fields)
+    return _AUTO[cls]
 
 
 def _find_layer(frame: Packet, name: str) -> Packet | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from conformance import __version__, pcap, runs, sut_options
+from conformance import __version__, ordering, pcap, runs, sut_options
 from conformance.catalog import CaseInfo, CatalogError, Filter, Level, check_unique, info_of, needs_of
 from conformance.fixtures.base import CAPTURE_KEY, SUT_KEY, CaseRecord
 from conformance.netns import Namespace, can_create_namespaces
@@ -28,7 +28,7 @@ from conformance.report.model import make_results, point_latest, write_results
 from conformance.sut import NetnsSut, sysctl_snapshot
 from conformance.verdict import Inconclusive, Verdict
 
-pytest_plugins = ["conformance.sut_options", "conformance.progress", "conformance.fixtures.base", "conformance.fixtures.lan", "conformance.fixtures.routed", "conformance.fixtures.multipath", "conformance.fixtures.tuntap", "conformance.fixtures.pmtu", "conformance.fixtures.addresses", "conformance.fixtures.mtu"]
+pytest_plugins = ["conformance.sut_options", "conformance.progress", "conformance.ordering", "conformance.fixtures.base", "conformance.fixtures.lan", "conformance.fixtures.routed", "conformance.fixtures.multipath", "conformance.fixtures.tuntap", "conformance.fixtures.pmtu", "conformance.fixtures.addresses", "conformance.fixtures.mtu"]
 
 PROP_CASE = "conformance_case"
 PROP_VERDICT = "conformance_verdict"
@@ -112,6 +112,7 @@ class RunState:
             "suite_version": __version__,
             "command_line": list(sys.argv),
             "workers": _worker_count(self.config),
+            "shuffle_seed": ordering.seed_of(self.config),
             "sut": {
                 "kind": target.kind,
                 "description": target.describe(),

@@ -1,7 +1,7 @@
 """Matchers compare explicit fields only, and say which field differed."""
 
 import pytest
-from scapy.layers.inet import ICMP, IP, UDP, IPerror, UDPerror
+from scapy.layers.inet import ICMP, IP, UDP, IPerror, IPOption_RR, UDPerror
 from scapy.layers.l2 import ARP, Ether
 
 from conformance.match import Predicate, at_least, closest, like, one_of
@@ -78,3 +78,10 @@ def test_closest_prefers_fewest_differences():
     other[ARP].psrc = "198.18.0.9"
     best = closest(like(ARP(op=2, psrc="198.18.0.1")), [other, request])
     assert best is not None and best[0] is request and len(best[1]) == 1
+
+
+def test_fields_a_layer_sets_on_its_own_are_not_constraints():
+    with_options = parsed(Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02")
+                          / IP(src="198.18.0.1", dst="198.18.0.2", options=[IPOption_RR(routers=["0.0.0.0"])]) / ICMP())
+    assert like(IP(src="198.18.0.1") / ICMP())(with_options), "IP() carries options=[] by itself: not a constraint"
+    assert "options" not in like(IP(src="198.18.0.1")).describe()
