@@ -103,6 +103,18 @@ class SutSocket:
     def tcp_info(self) -> TcpInfo:
         return TcpInfo.parse(self.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104))
 
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> int:
+        return self.sock.sendto(data, addr)
+
+    def recvmsg(self, size: int = 65535, ancbufsize: int = 1024, flags: int = 0,
+                timeout: float = 1.0) -> tuple[bytes, list[tuple[int, int, bytes]], int, Any]:
+        """recvmsg(2): data, ancillary items (level, type, bytes), flags and sender, waiting up
+        to `timeout` for something readable (a pending error counts, for MSG_ERRQUEUE).
+        Raises TimeoutError when nothing arrived."""
+        if not self._wait(timeout):
+            raise TimeoutError(f"nothing to read on the SUT socket within {timeout:g} s")
+        return self.sock.recvmsg(size, ancbufsize, flags)
+
 
 class Listener(SutSocket):
     def accept(self, timeout: float = 1.0) -> SutSocket:
@@ -179,3 +191,23 @@ class SutApps:
             yield self
         finally:
             self.close_all()
+
+    def udp_at(self, ip: str, port: int = 0, connect: tuple[str, int] | None = None,
+               options: dict[tuple[int, int], int | bytes] | None = None) -> SutSocket:
+        """A UDP socket bound to `ip` (another of the SUT's addresses, or 0.0.0.0 for any);
+        `options` are set before bind."""
+        sock = self._socket(socket.SOCK_DGRAM, options)
+        sock.bind((ip, port))
+        if connect is not None:
+            sock.connect(connect)
+        return SutSocket(sock)
+
+    def listen_at(self, ip: str, port: int, backlog: int = 8,
+                  options: dict[tuple[int, int], int | bytes] | None = None) -> Listener:
+        """A TCP listener bound to `ip` (0.0.0.0 for every address, broadcast ones included);
+        `options` are set before bind/listen."""
+        sock = self._socket(socket.SOCK_STREAM, options)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((ip, port))
+        sock.listen(backlog)
+        return Listener(sock)
