@@ -68,7 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Run the selected cases (all by default) against the system under test. "
                          "Each run writes reports/<run-id>/results.json and one pcapng per case, and points "
                          "reports/latest at it. Needs root: it builds network namespaces.",
-                         epilog="Arguments after '--' go to pytest unchanged, e.g. 'conformance run -- -x -vv'.")
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog="examples:\n"
+                         "  conformance run -n auto                         the whole catalog, one worker per core\n"
+                         "  conformance run --case 'TCP-5961-*' --level MUST  a selection\n"
+                         "  conformance run --baseline cases/baselines/linux  gate on the known deviations\n"
+                         "  conformance run --sut-profile hardened-host     the local kernel, configured\n"
+                         "  conformance run --sut tap --sut-ip 198.18.7.2 --sut-command 'my-stack {tap}'\n"
+                         "  conformance run -- -x -vv                       arguments after '--' go to pytest\n\n"
+                         "Progress: one line per finished case (verdict, level, id, duration, running counts).\n"
+                         "At the end: MUST failures, then SHOULD failures, then where the report is.\n\n"
+                         "exit status: 0 every selected case passed (with --baseline: every verdict matched);\n"
+                         "1 a case failed or a verdict differs from the baseline; 2 bad usage (unknown case id,\n"
+                         "bad address, missing interface or TAP, bad profile), missing privilege, interrupted.")
     _selection_args(run)
     run.add_argument("-n", "--numprocesses", default=None, metavar="N",
                      help="parallel workers (pytest-xdist), 'auto' for one per core")
@@ -85,14 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("list", help="list the catalog (id, level, RFC, title)",
                          description="List the cases, filtered by the selection options. With --sut tap or iface, "
-                         "each case that would be skipped on that kind of SUT says why. Needs no root.")
+                         "each case that would be skipped on that kind of SUT says why. Needs no root.",
+                         formatter_class=argparse.RawDescriptionHelpFormatter,
+                         epilog="examples:\n"
+                         "  conformance list --protocol arp --level MUST\n"
+                         "  conformance list --rfc 5961 --json\n"
+                         "  conformance list --sut tap --sut-tcp-port 7     which cases apply to a TAP stack\n\n"
+                         "exit status: 0 cases listed; 1 no case matches; 2 unknown id, protocol or level.")
     _selection_args(lst)
     lst.add_argument("--json", action="store_true", help="print the metadata as JSON")
     _sut_args(lst, only_kind=True)
 
     show = sub.add_parser("show", help="print one case's requirement and description",
                           description="Print a case's metadata, the requirement it checks, its description, "
-                          "where it is defined, and whether it applies to the SUT kind given with --sut. Needs no root.")
+                          "where it is defined, and whether it applies to the SUT kind given with --sut. Needs no root.",
+                          epilog="example: conformance show TCP-5961-RST-IN-WINDOW --sut tap. "
+                          "Exit status: 0 shown; 2 no case has that id.")
     show.add_argument("case_id", metavar="ID")
     show.add_argument("--cases", default=None, metavar="DIR", help="the cases directory (default: ./cases)")
     _sut_args(show, only_kind=True)

@@ -38,12 +38,15 @@ CAPABILITIES = {
 }
 KINDS = ("netns", "tap", "iface")
 
-# IPv4 conf/all and conf/default of a new namespace are copied from the namespace that made it,
-# so the host's settings would leak into the SUT. Pin them to the kernel's built-in defaults.
+# IPv4 conf/all and conf/default of a new namespace are copied from the initial namespace
+# (net.core.devconf_inherit_init_net=0), forwarding included: on a host that routes, every SUT
+# would be a router. Pin them to the kernel's built-in defaults.
 KERNEL_DEFAULT_SYSCTLS: dict[str, int] = {
     f"net.ipv4.conf.{scope}.{key}": value
     for scope in ("all", "default")
     for key, value in {
+        "forwarding": 0,
+        "bc_forwarding": 0,
         "rp_filter": 0,
         "arp_ignore": 0,
         "arp_announce": 0,
@@ -62,6 +65,13 @@ KERNEL_DEFAULT_SYSCTLS: dict[str, int] = {
         "shared_media": 1,
         "src_valid_mark": 0,
         "bootp_relay": 0,
+        "promote_secondaries": 0,
+        "ignore_routes_with_linkdown": 0,
+        "arp_evict_nocarrier": 1,
+        "proxy_arp_pvlan": 0,
+        "force_igmp_version": 0,
+        "disable_policy": 0,
+        "disable_xfrm": 0,
     }.items()
 } | {"net.ipv4.conf.all.accept_source_route": 0, "net.ipv4.conf.default.accept_source_route": 1}
 
