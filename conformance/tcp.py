@@ -8,13 +8,14 @@ clause talks about (an RST one byte off, a SYN in ESTABLISHED) and read what the
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Any
 
-from scapy.layers.inet import IP, TCP
+from scapy.layers.inet import IP, TCP, in4_chksum
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
-from conformance.match import Matcher, like
+from conformance.match import Matcher, Mismatch, like
 from conformance.wire import Port
 
 SEQ_MOD = 1 << 32
@@ -51,14 +52,29 @@ class TcpPeer:
         self.window = 65535
 
     def segment(self, flags: str = "A", data: bytes = b"", *, seq: int | None = None, ack: int | None = None,
-                window: int | None = None, options: list[Any] | None = None, **tcp_fields: Any) -> Packet:
-        """A segment of this connection; sequence and ack default to the connection's state."""
+                window: int | None = None, options: list[Any] | None = None, raw_options: bytes | None = None,
+                bad_checksum: bool = False, **tcp_fields: Any) -> Packet:
+        """A segment of this connection; sequence and ack default to the connection's state.
+
+        `raw_options` are header bytes put verbatim after the fixed header (padded with NOPs to
+        a multiple of 4; the data offset covers them), for options scapy would not encode, such
+        as a length of 0 or one that runs past the header. `bad_checksum` flips the checksum.
+        """
+        if raw_options is not None:
+            raw = raw_options + b"\x01" * (-len(raw_options) % 4)
+            tcp_fields["dataofs"] = 5 + len(raw) // 4
+            data = raw + data
         tcp = TCP(sport=self.sport, dport=self.dport, flags=flags,
                   seq=self.snd_nxt if seq is None else seq,
                   ack=(self.rcv_nxt if "A" in flags else 0) if ack is None else ack,
                   window=self.window if window is None else window, options=options or [], **tcp_fields)
         frame = Ether(src=self.port.mac, dst=self.dst_mac) / IP(src=self.src_ip, dst=self.dst_ip) / tcp
-        return frame / data if data else frame
+        if data:
+            frame = frame / data
+        if bad_checksum:
+            good = Ether(bytes(frame))[TCP].chksum
+            frame[TCP].chksum = good ^ 0x5A5A
+        return frame
 
     def from_sut(self, flags: str | None = None, **tcp_fields: Any) -> Matcher:
         """A matcher for segments of this connection from the SUT."""
@@ -93,3 +109,85 @@ class TcpPeer:
 
     def ack(self, **kw: Any) -> None:
         self.port.send(self.segment("A", **kw))
+
+    # --- additions for connection establishment, resets and segment acceptance -----------
+
+    def take_syn(self, syn: Packet) -> None:
+        """Adopt the SUT's SYN of an active open: its ISN becomes this end's IRS."""
+        self.irs = syn[TCP].seq
+        self.rcv_nxt = seq_add(self.irs, 1)
+
+    def accept_synack(self, synack: Packet) -> None:
+        """Adopt the SUT's SYN-ACK (sent by `open` or by hand): IRS, RCV.NXT, and SND.NXT
+        past this end's SYN."""
+        self.irs = synack[TCP].seq
+        self.rcv_nxt = seq_add(self.irs, 1)
+        self.snd_nxt = synack[TCP].ack
+
+    def expect_ack(self, timeout: float = 1.0, **tcp_fields: Any) -> Packet:
+        """The SUT's pure acknowledgment of what this end has sent (ack=SND.NXT)."""
+        fields = {"ack": self.snd_nxt, **tcp_fields}
+        return self.port.expect(self.from_sut("A", **fields), timeout)
+
+    def reply(self, flags: str | None = None, **tcp_fields: Any) -> Matcher:
+        """Like `from_sut`, but never matching a SYN or SYN-ACK that carries the SUT's ISN again:
+        the SUT retransmits those on its own timer (1 s), so they answer nothing the tester sent
+        and must not be taken for the answer a case waits for, or forbids."""
+        base = self.from_sut(flags, **tcp_fields)
+        return _NotRetransmittedSyn(base.template, iss=self.irs)
+
+    def sync(self) -> None:
+        """Wait until the SUT has processed everything sent so far: an echo through the Port's
+        fence is answered only after the frames before it. Frames that arrived before the sync
+        no longer count as answers to later sends."""
+        if self.port.fence is None:
+            raise ValueError("sync needs a fence on the tester's Port")
+        probe, answer = self.port.fence()
+        self.port.exchange(probe, expect=answer)
+
+    def answer_to(self, frame: Packet, matcher: Matcher | None = None) -> Packet | None:
+        """Send `frame` and return the first segment like `matcher` (default: any segment of
+        this connection from the SUT) that arrived before the fence's answer, or None. For
+        requirements that allow either an answer or silence, and judge whichever came."""
+        want = matcher or self.from_sut()
+        self.port.capture.drain()
+        start = len(self.port.capture.frames)
+        sent_ns = time.time_ns()  # frames stamped earlier were on their way before the stimulus
+        self.port.send(frame)
+        self.sync()
+        for f in self.port.capture.frames[start:]:
+            if f.port == self.port.name and f.direction == "in" and f.t_ns >= sent_ns and not f.consumed and want(f.packet):
+                f.consumed = True
+                return f.packet
+        return None
+
+
+def tcp_options(segment: Packet) -> dict[Any, Any]:
+    """A segment's TCP options by name ('MSS', 'WScale', 'SAckOK', 'Timestamp', or the kind
+    number of an option scapy does not know); NOP and EOL left out."""
+    return {name: value for name, value in segment[TCP].options if name not in ("NOP", "EOL")}
+
+
+def checksum_ok(segment: Packet) -> bool:
+    """Whether the TCP checksum of a received segment is right: the one's complement sum over
+    the pseudo-header and the segment, checksum included, must come out as zero."""
+    ip = segment[IP]
+    return in4_chksum(6, ip, bytes(ip[TCP])[: ip.len - ip.ihl * 4]) == 0
+
+
+class _NotRetransmittedSyn(Matcher):
+    """A segment matcher that refuses segments with SYN set and the SUT's ISN as sequence number."""
+
+    def __init__(self, template: Packet, iss: int) -> None:
+        super().__init__(template)
+        self.iss = iss
+
+    def mismatches(self, frame: Packet) -> list[Mismatch]:
+        out = super().mismatches(frame)
+        tcp = frame.getlayer(TCP)
+        if not out and tcp is not None and int(tcp.flags) & 0x02 and tcp.seq == self.iss:
+            out.append(Mismatch("TCP.flags", "not a (re)transmission of the SUT's SYN", str(tcp.flags)))
+        return out
+
+    def describe(self) -> str:
+        return super().describe() + ", not a retransmitted SYN"

@@ -1,0 +1,142 @@
+"""Reset generation for segments that belong to no connection (RFC 9293 3.5.2, 3.10.7.1).
+
+In state CLOSED (no socket for the destination port) every segment except a RST is answered
+with a RST: when the segment has an ACK, the RST takes its sequence number from SEG.ACK and
+carries no ACK; otherwise its sequence number is zero and it acknowledges SEG.SEQ + SEG.LEN,
+where the SYN and FIN flags each count one. The last case checks the receiving side: a RST
+that carries data.
+"""
+
+import errno
+
+from scapy.layers.inet import TCP
+
+from cases.tcp.frames import CLOSED_PORT, established, peer
+from conformance.catalog import MUST, SHOULD, case
+from conformance.tcp import seq_add
+
+SEQ = 0x2468ACE0
+ACK = 0x13579BDF
+
+
+def _closed(lan):
+    return peer(lan, dport=CLOSED_PORT, isn=SEQ)
+
+
+@case("TCP-RST-CLOSED-SYN", rfc=9293, section="3.10.7.1", level=MUST, layer=4, also=(1122,))
+def test_syn_to_closed_port_gets_rst_ack(lan):
+    """A SYN to a port with no listener is answered with <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>."""
+    tcp = _closed(lan)
+    rst = lan.tester.exchange(tcp.segment("S", options=[("MSS", 1460)]), expect=tcp.from_sut())
+    assert rst[TCP].flags == "RA", f"the answer must be RST+ACK (the SYN had no ACK); came flags {rst[TCP].flags}"
+    assert rst[TCP].seq == 0, f"a RST for a segment without ACK must have sequence number 0; came {rst[TCP].seq:#x}"
+    assert rst[TCP].ack == seq_add(SEQ, 1), f"the RST must acknowledge SEG.SEQ+1 ({seq_add(SEQ, 1):#x}, the SYN counts one); came {rst[TCP].ack:#x}"
+
+
+@case("TCP-RST-CLOSED-SYN-DATA", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+def test_syn_with_data_to_closed_port_acknowledges_syn_and_data(lan):
+    """A SYN carrying data to a closed port is answered with a RST acknowledging SEG.SEQ + 1 + data length."""
+    tcp = _closed(lan)
+    rst = lan.tester.exchange(tcp.segment("S", b"x" * 20), expect=tcp.from_sut())
+    want = seq_add(SEQ, 21)
+    assert rst[TCP].flags == "RA", f"the answer must be RST+ACK; came flags {rst[TCP].flags}"
+    assert (rst[TCP].seq, rst[TCP].ack) == (0, want), (
+        f"the RST must be <SEQ=0><ACK={want:#x}> (SEG.SEQ + SEG.LEN, SYN and 20 bytes); came "
+        f"<SEQ={rst[TCP].seq:#x}><ACK={rst[TCP].ack:#x}>"
+    )
+
+
+@case("TCP-RST-CLOSED-ACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+def test_ack_to_closed_port_gets_rst_from_ack_field(lan):
+    """An ACK-bearing segment to a closed port is answered with <SEQ=SEG.ACK><CTL=RST>, without ACK."""
+    tcp = _closed(lan)
+    rst = lan.tester.exchange(tcp.segment("A", ack=ACK), expect=tcp.from_sut())
+    assert rst[TCP].flags == "R", f"the RST for a segment with ACK must carry RST alone; came flags {rst[TCP].flags}"
+    assert rst[TCP].seq == ACK, f"the RST must take its sequence number from SEG.ACK ({ACK:#x}); came {rst[TCP].seq:#x}"
+
+
+@case("TCP-RST-CLOSED-DATA-ACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+def test_data_with_ack_to_closed_port_gets_rst_from_ack_field(lan):
+    """A data segment with ACK to a closed port is answered with <SEQ=SEG.ACK><CTL=RST>, whatever its length."""
+    tcp = _closed(lan)
+    rst = lan.tester.exchange(tcp.segment("PA", b"y" * 100, ack=ACK), expect=tcp.from_sut())
+    assert rst[TCP].flags == "R", f"the RST must carry RST alone; came flags {rst[TCP].flags}"
+    assert rst[TCP].seq == ACK, f"the RST must take its sequence number from SEG.ACK ({ACK:#x}); came {rst[TCP].seq:#x}"
+
+
+@case("TCP-RST-CLOSED-DATA-NOACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+def test_data_without_ack_to_closed_port_acknowledges_data(lan):
+    """A data segment without ACK to a closed port is answered with <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>."""
+    tcp = _closed(lan)
+    rst = lan.tester.exchange(tcp.segment("P", b"z" * 33), expect=tcp.from_sut())
+    want = seq_add(SEQ, 33)
+    assert rst[TCP].flags == "RA", f"the answer must be RST+ACK; came flags {rst[TCP].flags}"
+    assert (rst[TCP].seq, rst[TCP].ack) == (0, want), (
+        f"the RST must be <SEQ=0><ACK={want:#x}>; came <SEQ={rst[TCP].seq:#x}><ACK={rst[TCP].ack:#x}>"
+    )
+
+
+@case("TCP-RST-CLOSED-SYN-FIN", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+def test_syn_fin_to_closed_port_counts_both_flags(lan):
+    """A SYN+FIN to a closed port is answered with a RST acknowledging SEG.SEQ + 2: SYN and FIN each occupy one sequence number."""
+    tcp = _closed(lan)
+    rst = lan.tester.exchange(tcp.segment("SF"), expect=tcp.from_sut())
+    want = seq_add(SEQ, 2)
+    assert rst[TCP].flags == "RA", f"the answer must be RST+ACK; came flags {rst[TCP].flags}"
+    assert (rst[TCP].seq, rst[TCP].ack) == (0, want), (
+        f"the RST must be <SEQ=0><ACK={want:#x}> (SYN and FIN count one each); came "
+        f"<SEQ={rst[TCP].seq:#x}><ACK={rst[TCP].ack:#x}>"
+    )
+
+
+@case("TCP-RST-CLOSED-NULL", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+def test_segment_without_flags_to_closed_port_gets_rst(lan):
+    """A segment with no control flags at all to a closed port is answered with <SEQ=0><ACK=SEG.SEQ><CTL=RST,ACK>."""
+    tcp = _closed(lan)
+    rst = lan.tester.exchange(tcp.segment(""), expect=tcp.from_sut())
+    assert rst[TCP].flags == "RA", f"the answer must be RST+ACK; came flags {rst[TCP].flags}"
+    assert (rst[TCP].seq, rst[TCP].ack) == (0, SEQ), (
+        f"the RST must be <SEQ=0><ACK={SEQ:#x}> (the segment occupies no sequence space); came "
+        f"<SEQ={rst[TCP].seq:#x}><ACK={rst[TCP].ack:#x}>"
+    )
+
+
+@case("TCP-RST-CLOSED-FIN", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+def test_fin_without_ack_to_closed_port_counts_fin(lan):
+    """A FIN without ACK to a closed port is answered with <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>: the FIN occupies one sequence number."""
+    tcp = _closed(lan)
+    rst = lan.tester.exchange(tcp.segment("F"), expect=tcp.from_sut())
+    want = seq_add(SEQ, 1)
+    assert rst[TCP].flags == "RA", f"the answer must be RST+ACK; came flags {rst[TCP].flags}"
+    assert (rst[TCP].seq, rst[TCP].ack) == (0, want), (
+        f"the RST must be <SEQ=0><ACK={want:#x}> (the FIN counts one); came "
+        f"<SEQ={rst[TCP].seq:#x}><ACK={rst[TCP].ack:#x}>"
+    )
+
+
+@case("TCP-RST-CLOSED-NO-RST-FOR-RST", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+def test_rst_to_closed_port_is_not_answered(lan):
+    """A RST to a closed port is discarded: a reset is never sent in answer to a reset."""
+    tcp = _closed(lan)
+    lan.tester.send(tcp.segment("R"))
+    lan.tester.expect_none(tcp.from_sut())
+
+
+@case("TCP-RST-CLOSED-NO-RST-FOR-RST-ACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+def test_rst_ack_to_closed_port_is_not_answered(lan):
+    """A RST+ACK to a closed port is discarded without a reset in answer."""
+    tcp = _closed(lan)
+    lan.tester.send(tcp.segment("RA", ack=ACK))
+    lan.tester.expect_none(tcp.from_sut())
+
+
+# --- reset processing -------------------------------------------------------------------------
+
+@case("TCP-RST-RECEIVED-WITH-DATA", rfc=9293, section="3.5.3", level=SHOULD, layer=4, also=(1122,), needs=("sockets",))
+def test_rst_carrying_data_is_honoured(lan):
+    """A RST segment that carries data (a diagnostic text) is still accepted as a reset when its sequence number is RCV.NXT (SHLD-2)."""
+    tcp, sock, _ = established(lan)
+    lan.tester.send(tcp.segment("R", b"connection reset: diagnostic text", ack=0))
+    tcp.sync()
+    err = sock.error()
+    assert err == errno.ECONNRESET, f"a RST with data at RCV.NXT should reset the connection (ECONNRESET); SO_ERROR is {errno.errorcode.get(err, err)}"
