@@ -35,6 +35,9 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--shuffle {value!r}: give an integer seed or 'random'") from None
 
 
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
 def pytest_configure_node(node: Any) -> None:
     seed = node.config.stash.get(SEED_KEY, None)
     if seed is not None:

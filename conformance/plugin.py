@@ -171,6 +171,9 @@ def pytest_configure(config: pytest.Config) -> None:
         _load_baseline(config)
 
 
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
 def pytest_configure_node(node: Any) -> None:
     """xdist controller -> worker: share one run id and report directory."""
     state: RunState = node.config.stash[RUN_KEY]
@@ -350,6 +353,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _prepare_run(config)
 
 
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     config = node.config
     if config.stash.get(PREPARED_KEY, False) or not ids:

@@ -52,6 +52,7 @@ class Progress:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         self.total = len(items)
 
+    @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         self.total = max(self.total, len(ids))
 

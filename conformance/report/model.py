@@ -91,4 +91,4 @@ def case_key(case: dict[str, Any]) -> str:
     """
     nodeid = case.get("nodeid") or ""
     bracket = nodeid.find("[")
-    return case["id"] + (nodeid[bracket:] if bracket >= 0 and nodeid.endswith("]") else "")
+    return str(case["id"]) + (nodeid[bracket:] if bracket >= 0 and nodeid.endswith("]") else "")
