@@ -2,9 +2,10 @@
 the four acceptability tests, the ACK that answers an unacceptable segment, segments without
 ACK, checksums, and options the SUT does not know or that are malformed.
 
-RFC 9293's event processing (3.10.7) is written in lower case; these cases read its "must" as
-MUST. An unacceptable segment is answered with an ACK: 3.10.7.4 says it "should" be, 3.5.2
-item 3 that it "must be responded to with an empty acknowledgment segment".
+RFC 9293's event processing (3.10.7) is written in lower case; these cases read its "must" and
+its plain instructions ("if the ACK bit is off, drop the segment and return") as MUST, its
+"should" as SHOULD. An unacceptable segment is answered with an ACK: 3.10.7.4 says it "should"
+be, 3.5.2 item 3 that it "must be responded to with an empty acknowledgment segment".
 """
 
 import errno

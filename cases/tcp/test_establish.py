@@ -3,7 +3,8 @@ LISTEN, SYN-SENT and SYN-RECEIVED against RSTs, stray ACKs and illegal flag comb
 simultaneous open and half-open connections.
 
 RFC 9293's event processing (3.10.7) is written in lower case; these cases take its "must" as
-MUST and its "should" as SHOULD.
+MUST, its "should" as SHOULD, and its plain instructions ("drop the segment and return", "form a
+reset segment ... and send it") as MUST. A case that departs from this says why.
 """
 
 import errno
@@ -24,7 +25,12 @@ ALL_HOSTS, ALL_HOSTS_MAC = "224.0.0.1", "01:00:5e:00:00:01"
 
 @case("TCP-EST-SYN-ACK", rfc=9293, section="3.10.7.2", level=MUST, layer=4, needs=("sockets",))
 def test_syn_to_listener_gets_syn_ack(lan):
-    """A SYN to a listening port is answered with <SEQ=ISS><ACK=SEG.SEQ+1><CTL=SYN,ACK> and no data."""
+    """A SYN to a listening port is answered with <SEQ=ISS><ACK=SEG.SEQ+1><CTL=SYN,ACK> and no data.
+
+    3.10.7.2 words this step with "should" ("ISS should be selected and a SYN segment sent");
+    the case reads it as MUST because it is the second step of the three-way handshake (3.5,
+    Figure 6), without which no connection can be opened, and the RFC offers no alternative.
+    """
     lan.app.listen(SERVICE_PORT)
     tcp = peer(lan)
     synack = lan.tester.exchange(tcp.segment("S", options=[("MSS", 1460)]), expect=tcp.from_sut())
@@ -59,24 +65,32 @@ def test_rst_in_listen_is_ignored(lan):
     )
 
 
-@case("TCP-EST-LISTEN-ACK-RST", rfc=9293, section="3.10.7.2", level=MUST, layer=4, also=(793,), needs=("sockets",))
+@case("TCP-EST-LISTEN-ACK-RST", rfc=9293, section="3.10.7.2", level=SHOULD, layer=4, also=(793,), needs=("sockets",))
 def test_ack_in_listen_gets_rst_from_ack_field(lan):
-    """Any ACK arriving at a listening port is answered with <SEQ=SEG.ACK><CTL=RST>."""
+    """Any ACK arriving at a listening port is answered with <SEQ=SEG.ACK><CTL=RST>.
+
+    3.10.7.2 (second, check for an ACK): "An acceptable reset segment should be formed for any
+    arriving ACK-bearing segment", read as SHOULD.
+    """
     lan.app.listen(SERVICE_PORT)
     tcp = peer(lan)
     rst = lan.tester.exchange(tcp.segment("A", ack=FOREIGN_ACK), expect=tcp.from_sut())
-    assert rst[TCP].flags == "R", f"the answer to an ACK in LISTEN must be a RST without ACK; came flags {rst[TCP].flags}"
-    assert rst[TCP].seq == FOREIGN_ACK, f"the RST must take its sequence number from SEG.ACK ({FOREIGN_ACK:#x}); came {rst[TCP].seq:#x}"
+    assert rst[TCP].flags == "R", f"the answer to an ACK in LISTEN should be a RST without ACK; came flags {rst[TCP].flags}"
+    assert rst[TCP].seq == FOREIGN_ACK, f"the RST should take its sequence number from SEG.ACK ({FOREIGN_ACK:#x}); came {rst[TCP].seq:#x}"
 
 
-@case("TCP-EST-LISTEN-SYN-ACK-RST", rfc=9293, section="3.10.7.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-LISTEN-SYN-ACK-RST", rfc=9293, section="3.10.7.2", level=SHOULD, layer=4, needs=("sockets",))
 def test_syn_ack_in_listen_gets_rst(lan):
-    """A SYN+ACK arriving at a listening port is an acknowledgment in LISTEN: it is answered with <SEQ=SEG.ACK><CTL=RST>, not a connection."""
+    """A SYN+ACK arriving at a listening port is an acknowledgment in LISTEN: it is answered with <SEQ=SEG.ACK><CTL=RST>, not a connection.
+
+    3.10.7.2 checks the ACK before the SYN, and an ACK-bearing segment "should" get the reset:
+    read as SHOULD.
+    """
     lan.app.listen(SERVICE_PORT)
     tcp = peer(lan)
     rst = lan.tester.exchange(tcp.segment("SA", ack=FOREIGN_ACK), expect=tcp.from_sut())
-    assert rst[TCP].flags == "R", f"the answer must be a RST without ACK; came flags {rst[TCP].flags}"
-    assert rst[TCP].seq == FOREIGN_ACK, f"the RST must take its sequence number from SEG.ACK ({FOREIGN_ACK:#x}); came {rst[TCP].seq:#x}"
+    assert rst[TCP].flags == "R", f"the answer should be a RST without ACK; came flags {rst[TCP].flags}"
+    assert rst[TCP].seq == FOREIGN_ACK, f"the RST should take its sequence number from SEG.ACK ({FOREIGN_ACK:#x}); came {rst[TCP].seq:#x}"
 
 
 @case("TCP-EST-LISTEN-SYN-RST-IGNORED", rfc=9293, section="3.10.7.2", level=SHOULD, layer=4, needs=("sockets",))
@@ -353,7 +367,7 @@ def test_rst_in_syn_received_of_active_open_refuses(lan):
 def test_half_open_connection_is_cleared_by_new_syn(lan):
     """When the peer of an ESTABLISHED connection has lost it and opens anew, the SUT's ACK to the new SYN lets the peer reset the old connection, after which the new SYN is accepted.
 
-    RFC 9293 3.5.1 (Figure 10): the SYN of the restarted peer draws an ACK; the peer answers it
+    RFC 9293 3.5.1 (Figure 9): the SYN of the restarted peer draws an ACK; the peer answers it
     with a RST whose sequence number is that ACK's acknowledgment, the SUT aborts the old
     connection, and the peer's next SYN opens a new one.
     """

@@ -5,6 +5,10 @@ with a RST: when the segment has an ACK, the RST takes its sequence number from 
 carries no ACK; otherwise its sequence number is zero and it acknowledges SEG.SEQ + SEG.LEN,
 where the SYN and FIN flags each count one. The last case checks the receiving side: a RST
 that carries data.
+
+3.10.7.1 and 3.5.2 state these rules without RFC 2119 keywords ("causes a RST to be sent in
+response", "a reset is sent in response to any incoming segment except another reset"); the
+CLOSED-state cases read them as MUST. The last case's SHOULD is 3.5.3's SHLD-2.
 """
 
 import errno

@@ -5,6 +5,11 @@ the acceptable range are dropped.
 Linux throttles challenge ACKs (per socket by net.ipv4.tcp_invalid_ratelimit, per namespace by
 net.ipv4.tcp_challenge_ack_limit); RFC 5961 section 7 allows a throttle, so every case here lifts
 both as a stated precondition, which makes the one challenge ACK per case deterministic.
+
+RFC 5961's mitigations are optional (RFC 9293 3.10.7.4: "For stacks implementing the protection
+described in RFC 5961, the three checks below apply"; the ACK check is MAY-12); its MUSTs bind
+a stack that implements them, as Linux does. Item 1 of 5961 3.2 ("silently drop the segment")
+carries no keyword; the two RST cases built on it read it as MUST, like items 2 and 3.
 """
 
 import errno

@@ -52,7 +52,11 @@ def test_active_open_syn_carries_mss(lan):
 
 @case("TCP-OPT-WS-ONLY-IF-OFFERED", rfc=7323, section="2.2", level=MUST, layer=4, needs=("sockets",))
 def test_no_window_scale_in_syn_ack_unless_offered(lan):
-    """A SYN-ACK carries a Window Scale option only if the SYN did."""
+    """A SYN-ACK carries a Window Scale option only if the SYN did.
+
+    RFC 7323 2.2 permits the option in a <SYN,ACK> (a MAY) only if one was received in the
+    <SYN>; outside that permission it is not sent, which the case reads as MUST NOT.
+    """
     synack = _synack(lan, [("MSS", 1460)])
     assert "WScale" not in tcp_options(synack), (
         f"the SYN carried no Window Scale option, so the SYN-ACK must not either; came options {synack[TCP].options}"
@@ -123,7 +127,11 @@ def test_sack_permitted_offer_is_answered(lan):
 
 @case("TCP-OPT-TS-ONLY-IF-OFFERED", rfc=7323, section="3.2", level=MUST, layer=4, needs=("sockets",))
 def test_no_timestamps_in_syn_ack_unless_offered(lan):
-    """A SYN-ACK carries a Timestamps option only if the SYN did."""
+    """A SYN-ACK carries a Timestamps option only if the SYN did.
+
+    RFC 7323 3.2 permits TSopt in a <SYN,ACK> (a MAY) only if one was received in the initial
+    <SYN>; outside that permission it is not sent, which the case reads as MUST NOT.
+    """
     synack = _synack(lan, [("MSS", 1460)])
     assert "Timestamp" not in tcp_options(synack), (
         f"the SYN carried no Timestamps option, so the SYN-ACK must not either; came options {synack[TCP].options}"

@@ -1,0 +1,103 @@
+"""Retransmission of the SUT's SYN and SYN-ACK: same segment, 1 s initial RTO, exponential
+backoff (RFC 9293 3.8.1, RFC 6298 2.1 and 5.5). The tester claims its address by ARP but its
+kernel never answers, so the SUT's active open goes unanswered; on the passive side the
+tester simply never completes the handshake."""
+
+from cases.tcp.flow import LISTEN_PORT, arrival_ns, sut_syn
+from conformance.catalog import MUST, SHOULD, case
+from conformance.tcp import TcpPeer
+
+PORT = 9100
+
+
+def syn_train(lan, count: int, timeout: float):
+    """Start an active open on the SUT and collect its first SYN and `count` retransmissions."""
+    lan.app.connect(lan.tester.ip, PORT)
+    syns = [lan.tester.expect(sut_syn(lan, PORT))]
+    for _ in range(count):
+        syns.append(lan.tester.expect(sut_syn(lan, PORT), timeout=timeout))
+    return syns
+
+
+@case("TCP-RETRANSMIT-SYN", rfc=9293, section="3.8.1", level=MUST, layer=4, needs=("sockets",), also=(6298,),
+      waits="the initial retransmission timeout (1 s)")
+def test_unanswered_syn_is_retransmitted_unchanged(lan):
+    """An unanswered SYN is retransmitted: the same segment, with the same initial sequence number,
+    ports and options."""
+    try:
+        first, again = syn_train(lan, 1, timeout=3.5)
+    except AssertionError:
+        raise AssertionError("an unanswered SYN must be retransmitted; no second SYN came within 3.5 s") from None
+    a, b = first["TCP"], again["TCP"]
+    assert b.seq == a.seq, f"the retransmitted SYN must keep the ISN {a.seq:#x}; it carried {b.seq:#x}"
+    assert (b.sport, b.dport) == (a.sport, a.dport), "the retransmitted SYN must belong to the same connection"
+    kinds = [name for name, _ in a.options], [name for name, _ in b.options]
+    assert kinds[0] == kinds[1], f"the retransmitted SYN must offer the same options: {kinds[0]} then {kinds[1]}"
+    fixed = [o for o in a.options if o[0] != "Timestamp"], [o for o in b.options if o[0] != "Timestamp"]
+    assert fixed[0] == fixed[1], (
+        f"the retransmitted SYN must offer the same option values (a TSval may advance): {fixed[0]} then {fixed[1]}"
+    )
+
+
+@case("TCP-RETRANSMIT-SYN-INITIAL-RTO", rfc=6298, section="2.1", level=SHOULD, layer=4, needs=("sockets",),
+      waits="the initial retransmission timeout (1 s)")
+def test_initial_rto_is_one_second(lan):
+    """Before any RTT measurement the RTO is 1 second: the first SYN retransmission comes about 1 s
+    after the SYN (accepted: 0.9 to 1.5 s)."""
+    first, again = syn_train(lan, 1, timeout=3.5)
+    gap = (arrival_ns(lan.tester, again) - arrival_ns(lan.tester, first)) / 1e9
+    assert 0.9 <= gap <= 1.5, f"the initial RTO should be 1 s; the SYN was retransmitted after {gap:.3f} s"
+
+
+@case("TCP-RETRANSMIT-SYN-BACKOFF", rfc=6298, section="5.5", level=MUST, layer=4, needs=("sockets",),
+      waits="two SYN retransmission timeouts (1 s + 2 s)")
+def test_syn_retransmission_timer_backs_off(lan):
+    """Each time the retransmission timer expires, the RTO doubles: the second SYN retransmission
+    waits about twice as long as the first (at least 1.6 times, for timer slack)."""
+    syns = syn_train(lan, 2, timeout=4.5)
+    t = [arrival_ns(lan.tester, s) / 1e9 for s in syns]
+    first, second = t[1] - t[0], t[2] - t[1]
+    assert second >= 1.6 * first, (
+        f"RFC 6298 5.5: the RTO must double on expiry (back off the timer); the SYN retransmissions came "
+        f"{first:.3f} s and then {second:.3f} s apart"
+    )
+
+
+def synack_train(lan, count: int, timeout: float):
+    """Send a SYN to a listener on the SUT, never complete the handshake, and collect the SUT's
+    SYN-ACK and `count` retransmissions of it."""
+    lan.app.listen(LISTEN_PORT)
+    peer = TcpPeer(lan.tester, dst_ip=lan.sut.ip, dst_mac=lan.sut.mac, dport=LISTEN_PORT)
+    synacks = [lan.tester.exchange(peer.segment("S", options=[("MSS", 1460)]), expect=peer.from_sut("SA"))]
+    for _ in range(count):
+        synacks.append(lan.tester.expect(peer.from_sut("SA"), timeout=timeout))
+    return synacks
+
+
+@case("TCP-RETRANSMIT-SYNACK", rfc=9293, section="3.8.1", level=MUST, layer=4, needs=("sockets",), also=(6298,),
+      waits="the initial retransmission timeout (1 s)")
+def test_unanswered_syn_ack_is_retransmitted(lan):
+    """A SYN-ACK that is not acknowledged is retransmitted with the same sequence and
+    acknowledgment numbers."""
+    try:
+        first, again = synack_train(lan, 1, timeout=3.5)
+    except AssertionError:
+        raise AssertionError("an unacknowledged SYN-ACK must be retransmitted; none came again within 3.5 s") from None
+    assert (again["TCP"].seq, again["TCP"].ack) == (first["TCP"].seq, first["TCP"].ack), (
+        f"the retransmitted SYN-ACK must repeat SEQ {first['TCP'].seq:#x} ACK {first['TCP'].ack:#x}; it carried "
+        f"SEQ {again['TCP'].seq:#x} ACK {again['TCP'].ack:#x}"
+    )
+
+
+@case("TCP-RETRANSMIT-SYNACK-BACKOFF", rfc=6298, section="5.5", level=MUST, layer=4, needs=("sockets",),
+      waits="two SYN-ACK retransmission timeouts (1 s + 2 s)")
+def test_syn_ack_retransmission_timer_backs_off(lan):
+    """The RTO doubles on each expiry on the passive side too: the second SYN-ACK retransmission
+    waits at least 1.6 times as long as the first."""
+    synacks = synack_train(lan, 2, timeout=4.5)
+    t = [arrival_ns(lan.tester, s) / 1e9 for s in synacks]
+    first, second = t[1] - t[0], t[2] - t[1]
+    assert second >= 1.6 * first, (
+        f"RFC 6298 5.5: the RTO must double on expiry; the SYN-ACK retransmissions came {first:.3f} s and then "
+        f"{second:.3f} s apart"
+    )

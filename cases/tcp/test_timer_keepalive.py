@@ -1,0 +1,85 @@
+"""Keep-alives: off by default, a default interval of at least two hours, sent only after an
+idle interval, and without data (RFC 1122 4.2.3.6). The interval is shortened through the
+application's own socket options (TCP_KEEPIDLE), never waited out at its default."""
+
+import socket
+
+from cases.tcp.flow import arrival_ns, establish, last_sent_ns
+from conformance.catalog import MUST, SHOULD, case
+from conformance.tcp import payload, seq_add
+
+TWO_HOURS = 7200
+
+
+def keepalive_on(flow, idle_s: int = 1) -> None:
+    flow.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    flow.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle_s)
+    flow.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+
+
+@case("TCP-TIMER-KEEPALIVE-OFF-BY-DEFAULT", rfc=1122, section="4.2.3.6", level=MUST, layer=4, needs=("sockets",))
+def test_keepalive_is_off_by_default(lan):
+    """Keep-alives, if implemented, default to off: neither an accepted connection nor one the
+    application opened has them enabled unless the application asks."""
+    flow = establish(lan)
+    active = lan.app.connect(lan.tester.ip, 9200)
+    accepted = flow.sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+    opened = active.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+    assert accepted == 0 and opened == 0, (
+        f"keep-alives must default to off; SO_KEEPALIVE was {accepted} on an accepted and {opened} on an opened connection"
+    )
+
+
+@case("TCP-TIMER-KEEPALIVE-DEFAULT-2H", rfc=1122, section="4.2.3.6", level=MUST, layer=4, needs=("sockets",))
+def test_keepalive_interval_defaults_to_at_least_two_hours(lan):
+    """The keep-alive interval is configurable and defaults to no less than two hours."""
+    flow = establish(lan)
+    idle = flow.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE)
+    assert idle >= TWO_HOURS, f"the keep-alive interval must default to at least {TWO_HOURS} s; it is {idle} s"
+    flow.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 600)
+    changed = flow.sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE)
+    assert changed == 600, f"the keep-alive interval must be configurable; setting 600 s left it at {changed} s"
+
+
+@case("TCP-TIMER-KEEPALIVE-ONLY-WHEN-IDLE", rfc=1122, section="4.2.3.6", level=MUST, layer=4, needs=("sockets",),
+      waits="1.5 s of traffic, then the 1 s keep-alive interval")
+def test_keepalive_is_sent_only_after_an_idle_interval(lan):
+    """Keep-alive segments are sent only when nothing has been received on the connection for the
+    keep-alive interval.
+
+    With a 1 s interval, the tester sends a data segment every 0.3 s for 1.5 s: no keep-alive
+    may come meanwhile. Then it goes quiet, and the first keep-alive must come no earlier than
+    1 s after the tester's last segment (0.95 s accepted for timer slack).
+    """
+    flow = establish(lan)
+    keepalive_on(flow)
+    for _ in range(5):
+        flow.send(b"k")
+        flow.expect_ack(flow.peer.snd_nxt)
+        try:
+            probe = flow.take(flow.from_sut(seq=seq_add(flow.peer.rcv_nxt, -1)), timeout=0.3)
+        except AssertionError:
+            continue
+        raise AssertionError(
+            "a keep-alive must only be sent after an idle interval; one came while the tester sent data every 0.3 s: "
+            + probe.summary()
+        )
+    quiet_from = last_sent_ns(lan.tester)
+    probe = flow.take(flow.from_sut(seq=seq_add(flow.peer.rcv_nxt, -1)), timeout=3.0)
+    idle = (arrival_ns(lan.tester, probe) - quiet_from) / 1e9
+    assert idle >= 0.95, f"with a 1 s interval the keep-alive must wait 1 s of silence; it came after {idle:.3f} s"
+
+
+@case("TCP-TIMER-KEEPALIVE-NO-DATA", rfc=1122, section="4.2.3.6", level=SHOULD, layer=4, needs=("sockets",),
+      waits="the 1 s keep-alive interval")
+def test_keepalive_segment_carries_no_data(lan):
+    """A keep-alive segment carries no data (at most one garbage octet where configured so), with
+    SEG.SEQ = SND.NXT - 1 so that the peer must answer it."""
+    flow = establish(lan)
+    keepalive_on(flow)
+    probe = flow.take(flow.from_sut(), timeout=3.0)
+    assert probe["TCP"].seq == seq_add(flow.peer.rcv_nxt, -1), (
+        f"a keep-alive should carry SEG.SEQ = SND.NXT - 1 ({seq_add(flow.peer.rcv_nxt, -1):#x}); it carried "
+        f"{probe['TCP'].seq:#x}"
+    )
+    assert payload(probe) == b"", f"a keep-alive should carry no data; it carried {len(payload(probe))} octet(s)"

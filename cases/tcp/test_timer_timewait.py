@@ -1,0 +1,132 @@
+"""TIME-WAIT: how long it lasts and what it does with a repeated FIN, an RST and new SYNs
+(RFC 9293 3.10.7.4, 3.4.2; RFC 1122 4.2.2.13; RFC 1337 is informational)."""
+
+import socket
+
+import pytest
+
+from cases.tcp.flow import establish, sut_fin, table_entry, table_state
+from conformance.catalog import MAY, MUST, case
+from conformance.tcp import TcpPeer, seq_add
+from conformance.wire import UnwantedFrame
+
+MSL_S = 120  # RFC 9293 3.4.2: the Maximum Segment Lifetime is taken to be 2 minutes
+
+
+def time_wait(lan):
+    """A flow the SUT closed actively and that is now in TIME-WAIT on the SUT; returns it and the
+    SUT's SND.NXT (the largest sequence number it used, plus one)."""
+    flow = establish(lan)
+    flow.send(b"t" * 100)
+    flow.expect_ack(flow.peer.snd_nxt)
+    flow.app_read(100)
+    flow.sock.shutdown(socket.SHUT_WR)
+    sut_fin(flow)
+    flow.send(flags="FA")
+    flow.expect_ack(flow.peer.snd_nxt)
+    flow.peer.sync()
+    state = table_state(lan, flow)
+    if state != "TIME-WAIT":
+        raise AssertionError(f"after an active close and the peer's FIN the SUT must be in TIME-WAIT; it is {state}")
+    return flow, flow.peer.rcv_nxt
+
+
+def new_syn(lan, flow, seq: int):
+    """A SYN for the same 4-tuple as `flow`, with sequence number `seq`."""
+    peer = TcpPeer(lan.tester, dst_ip=lan.sut.ip, dst_mac=lan.sut.mac, dport=flow.peer.dport,
+                   sport=flow.peer.sport, isn=seq)
+    return peer, peer.segment("S", options=[("MSS", 1460)])
+
+
+@case("TCP-TIMEWAIT-LASTS-2MSL", rfc=1122, section="4.2.2.13", level=MUST, layer=4,
+      needs=("sockets", "counters"), also=(9293,))
+def test_time_wait_lasts_two_msl(lan):
+    """A connection closed actively lingers in TIME-WAIT for 2 x MSL, with MSL = 2 minutes: 240 s.
+
+    The SUT's TCP table shows the time left on the TIME-WAIT timer right after it started; it
+    must be at least 235 s (5 s allowed for the time the case took).
+    """
+    flow, _ = time_wait(lan)
+    entry = table_entry(lan, flow)
+    assert entry.timer_left_s >= 2 * MSL_S - 5, (
+        f"TIME-WAIT must last 2 MSL = {2 * MSL_S} s; the SUT's TIME-WAIT timer was set to {entry.timer_left_s:.1f} s"
+    )
+
+
+@case("TCP-TIMEWAIT-FIN-ACKED", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
+      needs=("sockets", "counters"))
+def test_retransmitted_fin_in_time_wait_is_acked(lan):
+    """In TIME-WAIT, a retransmission of the peer's FIN is acknowledged and the connection stays
+    in TIME-WAIT."""
+    flow, _ = time_wait(lan)
+    flow.send(flags="FA", seq=(flow.peer.snd_nxt - 1) % (1 << 32))
+    ack = flow.expect(flow.from_sut())
+    assert "A" in str(ack["TCP"].flags) and ack["TCP"].ack == flow.peer.snd_nxt, (
+        f"a repeated FIN in TIME-WAIT must be acknowledged (ACK {flow.peer.snd_nxt:#x}); the SUT sent "
+        f"{ack['TCP'].flags} ACK {ack['TCP'].ack:#x}"
+    )
+    flow.peer.sync()
+    state = table_state(lan, flow)
+    assert state == "TIME-WAIT", f"the SUT must stay in TIME-WAIT; it is {state}"
+
+
+@case("TCP-TIMEWAIT-RST-CLOSES", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
+      needs=("sockets", "counters"))
+def test_rst_in_time_wait_deletes_the_tcb(lan):
+    """An RST received in TIME-WAIT (at exactly RCV.NXT) makes the SUT enter CLOSED and delete
+    the TCB (RFC 9293; RFC 1337, informational, argues for ignoring it instead)."""
+    flow, _ = time_wait(lan)
+    flow.send(flags="R")
+    flow.peer.sync()
+    state = table_state(lan, flow)
+    assert state is None, f"an RST in TIME-WAIT must close the connection and delete the TCB; it is still {state}"
+
+
+@case("TCP-TIMEWAIT-NEW-SYN-ACCEPTED", rfc=1122, section="4.2.2.13", level=MAY, layer=4,
+      needs=("sockets", "counters"))
+def test_new_syn_with_higher_sequence_reopens_from_time_wait(lan):
+    """A TCP in TIME-WAIT may accept a new SYN from the peer for the same 4-tuple when its sequence
+    number is above the old connection's, opening a new incarnation (a SYN-ACK comes)."""
+    flow, _ = time_wait(lan)
+    peer, syn = new_syn(lan, flow, seq_add(flow.peer.snd_nxt, 100000))
+    answer = peer.answer_to(syn)
+    assert answer is not None and str(answer["TCP"].flags) == "SA", (
+        "a SYN above the old sequence space may reopen the connection from TIME-WAIT; the SUT answered "
+        f"{answer['TCP'].flags if answer is not None else 'nothing'}"
+    )
+
+
+@case("TCP-TIMEWAIT-REOPEN-ISN-ABOVE-OLD", rfc=1122, section="4.2.2.13", level=MUST, layer=4,
+      needs=("sockets", "counters"))
+def test_reopened_connection_uses_an_isn_above_the_old_sequence_space(lan):
+    """When a SYN reopens a connection from TIME-WAIT, the new incarnation's ISN is larger than the
+    largest sequence number used on the previous one."""
+    flow, old_nxt = time_wait(lan)
+    peer, syn = new_syn(lan, flow, seq_add(flow.peer.snd_nxt, 100000))
+    answer = peer.answer_to(syn)
+    if answer is None or str(answer["TCP"].flags) != "SA":
+        pytest.skip("not applicable: the SUT did not reopen the connection from TIME-WAIT (it MAY refuse)")
+    isn = answer["TCP"].seq
+    diff = (isn - old_nxt) % (1 << 32)
+    assert 0 < diff < 1 << 31, (
+        f"the new ISN {isn:#x} must be above the old connection's last sequence number {old_nxt - 1:#x}"
+    )
+
+
+@case("TCP-TIMEWAIT-OLD-SYN-NO-REOPEN", rfc=1122, section="4.2.2.13", level=MUST, layer=4,
+      needs=("sockets", "counters"), also=(9293,))
+def test_syn_below_the_old_sequence_space_does_not_reopen(lan):
+    """A SYN whose sequence number lies below the old connection's RCV.NXT (an old duplicate) does
+    not open a new connection: the SUT stays in TIME-WAIT and sends no SYN-ACK."""
+    flow, _ = time_wait(lan)
+    peer, syn = new_syn(lan, flow, seq_add(flow.peer.snd_nxt, -50000))
+    lan.tester.send(syn)
+    try:
+        lan.tester.expect_none(peer.from_sut("SA"))
+    except UnwantedFrame:
+        raise AssertionError(
+            "TIME-WAIT must not be left for a SYN below the old sequence space (an old duplicate); "
+            "the SUT answered with a SYN-ACK"
+        ) from None
+    state = table_state(lan, flow)
+    assert state == "TIME-WAIT", f"the SUT must stay in TIME-WAIT; it is {state}"
