@@ -1,0 +1,132 @@
+"""IPv4 header validation on receive: version, IHL, total length, checksum (RFC 791 3.1,
+RFC 1122 3.2.1.1-3.2.1.2, RFC 1812 5.2.2)."""
+
+from scapy.layers.inet import ICMP, IP
+
+from cases.ipv4.frames import (
+    SUT_PORT,
+    any_icmp_from_sut,
+    counter_delta,
+    echo_data,
+    echo_datagram,
+    echo_reply,
+    ether,
+    header_checksum,
+    next_ident,
+    not_delivered,
+    udp_datagram,
+)
+from conformance.catalog import MUST, case
+
+
+@case("IP4-VERSION-NOT-4", rfc=1122, section="3.2.1.1", level=MUST, layer=3, also=(791,))
+def test_version_other_than_4_is_silently_discarded(lan):
+    """A datagram whose version number is not 4 is silently discarded.
+
+    An otherwise valid Echo Request (valid checksum over the header as sent) carries version 5
+    in an Ethernet frame of type 0x0800; neither an Echo Reply nor any ICMP error may come back.
+    """
+    ident = next_ident()
+    lan.tester.send(ether(lan, echo_datagram(lan, ident, version=5)))
+    lan.tester.expect_none(any_icmp_from_sut(lan, "RFC 1122 3.2.1.1: a version other than 4 MUST be silently discarded"))
+
+
+@case("IP4-IHL-BELOW-5", rfc=1812, section="5.2.2", level=MUST, layer=3, needs=("counters",), also=(791,))
+def test_header_length_below_five_words_is_discarded(lan):
+    """A datagram whose IHL is below 5 (a header shorter than the 20-octet minimum) is discarded.
+
+    RFC 1812 5.2.2 lists the checks every IP header must pass before it is processed; "the IP
+    header length field is at least 5" is one of them (RFC 791 3.1 defines IHL 5 as the minimum).
+    An Echo Request with IHL 4 and a checksum over its first 16 octets must draw no answer,
+    and the SUT must count it among its header errors.
+    """
+    ident = next_ident()
+    datagram = bytearray(echo_datagram(lan, ident))
+    datagram[0] = 0x44
+    datagram[10:12] = b"\x00\x00"
+    datagram[10:12] = header_checksum(bytes(datagram)).to_bytes(2, "big")
+    before = lan.control.counters()
+    lan.tester.send(ether(lan, bytes(datagram)))
+    lan.tester.expect_none(any_icmp_from_sut(lan, "RFC 1812 5.2.2: a header with IHL < 5 is invalid and must be discarded"))
+    errors = counter_delta(before, lan.control.counters(), "Ip.InHdrErrors")
+    assert errors == 1, f"the SUT must count the IHL-4 datagram as a header error (Ip.InHdrErrors); it moved by {errors}"
+
+
+@case("IP4-TOTLEN-BEYOND-FRAME", rfc=1812, section="5.2.2", level=MUST, layer=3, also=(791,))
+def test_total_length_longer_than_frame_is_discarded(lan):
+    """A datagram whose Total Length is larger than the data the link layer delivered is discarded.
+
+    RFC 1812 5.2.2: the packet length reported by the link layer must be large enough to hold
+    the length the IP header announces. The Echo Request claims 40 octets more than the frame
+    carries; neither a reply (which would have to invent data) nor an error may come back.
+    """
+    ident = next_ident()
+    good = echo_datagram(lan, ident)
+    lan.tester.send(ether(lan, echo_datagram(lan, ident, total_length=len(good) + 40)))
+    lan.tester.expect_none(any_icmp_from_sut(lan, "RFC 1812 5.2.2: a datagram longer than its frame must be discarded"))
+
+
+@case("IP4-TOTLEN-BELOW-HEADER", rfc=1812, section="5.2.2", level=MUST, layer=3, also=(791,))
+def test_total_length_shorter_than_header_is_discarded(lan):
+    """A datagram whose Total Length is smaller than its own header length is discarded.
+
+    RFC 1812 5.2.2: "the IP total length field is large enough to hold the IP datagram header,
+    whose length is specified in the IP header length field". Total Length 16 with IHL 5.
+    """
+    ident = next_ident()
+    lan.tester.send(ether(lan, echo_datagram(lan, ident, total_length=16)))
+    lan.tester.expect_none(any_icmp_from_sut(lan, "RFC 1812 5.2.2: total length below the header length is invalid"))
+
+
+@case("IP4-TOTLEN-PADDING-IGNORED", rfc=791, section="3.1", level=MUST, layer=3, also=(894, 1122))
+def test_octets_beyond_total_length_are_ignored(lan):
+    """Octets of a frame beyond the datagram's Total Length are link-layer padding, not datagram data.
+
+    The Echo Request's frame carries 24 extra octets after the datagram; the SUT must accept
+    the datagram and its Echo Reply must return exactly the request's data, without the padding.
+    """
+    ident = next_ident()
+    data = echo_data(40, ident)
+    frame = ether(lan, echo_datagram(lan, ident, data)) + b"\xa5" * 24
+    reply = lan.tester.exchange(frame, expect=echo_reply(lan, ident))
+    got = bytes(reply[ICMP])[8 : reply[IP].len - reply[IP].ihl * 4]
+    assert got == data, (
+        f"Total Length delimits the datagram: the reply must return the {len(data)} data octets, "
+        f"it returned {len(got)} ({got[-8:].hex()} at the end)"
+    )
+
+
+@case("IP4-CHECKSUM-BAD", rfc=1122, section="3.2.1.2", level=MUST, layer=3, needs=("sockets", "counters"), also=(791,))
+def test_bad_header_checksum_is_silently_discarded(lan):
+    """A host verifies the header checksum of every received datagram and silently discards a datagram whose checksum is bad.
+
+    A UDP datagram to an open socket on the SUT carries a wrong header checksum: the socket must
+    receive nothing, no ICMP message may come back, and the SUT's IpExt.InCsumErrors counter must
+    record the discard.
+    """
+    sock = lan.app.udp(SUT_PORT)
+    good = udp_datagram(lan, b"bad header checksum")
+    wrong = header_checksum(good) ^ 0x0101
+    before = lan.control.counters("netstat")
+    lan.tester.send(ether(lan, udp_datagram(lan, b"bad header checksum", chksum=wrong)))
+    not_delivered(lan, sock, "RFC 1122 3.2.1.2: a datagram with a bad header checksum MUST be silently discarded")
+    moved = counter_delta(before, lan.control.counters("netstat"), "IpExt.InCsumErrors")
+    assert moved == 1, f"the SUT must count the discarded datagram as a checksum error (IpExt.InCsumErrors); it moved by {moved}"
+
+
+
+@case("IP4-FRAME-SHORTER-THAN-HEADER", rfc=1812, section="5.2.2", level=MUST, layer=3, needs=("counters",), also=(791,))
+def test_frame_too_short_for_minimal_header_is_discarded(lan):
+    """A frame whose IPv4 part is shorter than the 20-octet minimum header is discarded.
+
+    RFC 1812 5.2.2: "The packet length reported by the Link Layer must be large enough to hold
+    the minimum length legal IP datagram (20 bytes)." The frame carries only the first 16
+    octets of an Echo Request's header; nothing may come back, and the SUT must count it among
+    its header errors.
+    """
+    ident = next_ident()
+    before = lan.control.counters()
+    lan.tester.send(ether(lan, echo_datagram(lan, ident)[:16]))
+    lan.tester.expect_none(any_icmp_from_sut(lan, "RFC 1812 5.2.2: a datagram shorter than 20 octets must be discarded"))
+    errors = counter_delta(before, lan.control.counters(), "Ip.InHdrErrors")
+    assert errors == 1, f"the SUT must count the 16-octet datagram as a header error (Ip.InHdrErrors); it moved by {errors}"
