@@ -75,6 +75,9 @@ def test_route_with_best_metric_is_used(multipath):
     """Of two routes to the same prefix that differ only in metric, the one with the better
     (lower) metric is used.
 
+    RFC 1812 7.4: the static-route mechanism "SHOULD also allow for a metric to be specified for
+    each static route" (the level); the Best Metric pruning rule of 5.2.4.3 says which one wins.
+
     Preconditions: `198.19.0.0/16 via hop A metric 20` and `198.19.0.0/16 via hop B metric 10`.
     """
     multipath.control.add_route(WIDE, gateway=multipath.hop_a.ip, priority=20)
@@ -97,6 +100,11 @@ def test_packets_of_one_flow_take_one_equal_cost_path(multipath):
 
     Precondition: `198.19.0.0/16 nexthop via hop A nexthop via hop B` (one multipath route).
     Twenty-four datagrams of one flow (same addresses, protocol and ports) are sent.
+
+    RFC 2991 is Informational and has no RFC 2119 keywords: its section 2 (Concerns) names the
+    harm of spreading one flow over several paths (reordering, varying path MTU and latency),
+    and the memo offers per-flow (hash-based) next-hop selection as the remedy; the case reads
+    that as SHOULD.
     """
     multipath.control.add_route(WIDE, multipath=[{"gateway": multipath.hop_a.ip}, {"gateway": multipath.hop_b.ip}])
     dst, sport = "198.19.8.8", 43007

@@ -49,8 +49,9 @@ def test_limited_broadcast_source_not_forwarded(routed):
 
 @case("RT-MARTIAN-SRC-CLASS-E", rfc=1812, section="5.3.7", level=SHOULD, layer=3, needs=("routes",))
 def test_class_e_source_not_forwarded(routed):
-    """A datagram with a Class E source address (240.0.0.1) is not forwarded: RFC 1812 4.2.2.11
-    makes Class E addresses special and so invalid as sources."""
+    """A datagram with a Class E source address (240.0.0.1) is not forwarded: RFC 1812 5.3.7
+    calls a source that "is not a unicast address" invalid, and Class E addresses are reserved
+    for experimental use (4.2.2.11), not unicast."""
     _not_forwarded(routed, "240.0.0.1", FAR_DST, 49005)
 
 

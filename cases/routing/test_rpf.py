@@ -1,5 +1,10 @@
 """Reverse-path filtering of source addresses (RFC 1812 5.3.8, RFC 3704 2.2-2.4), with the
-filter switched on through the SUT's rp_filter sysctl as a stated precondition."""
+filter switched on through the SUT's rp_filter sysctl as a stated precondition.
+
+RFC 1812 5.3.8: a router SHOULD implement the filter and, when it is enabled, "MUST silently
+discard" a datagram from the wrong interface (the MUST cases). RFC 3704 (a BCP) describes loose
+RPF (2.4) as an option without RFC 2119 keywords; its cases are read as MAY.
+"""
 
 from cases.routing.frames import any_icmp_error_to, udp_frame, udp_like
 from conformance.catalog import MAY, MUST, case

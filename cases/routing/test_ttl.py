@@ -1,4 +1,8 @@
-"""TTL handling on forward (RFC 1812 5.3.1, 4.2.2.9; RFC 791 3.1 Header Checksum)."""
+"""TTL handling on forward (RFC 1812 5.3.1, 4.2.2.9; RFC 791 3.1 Header Checksum).
+
+RFC 791 predates RFC 2119: its "this is recomputed and verified at each point that the internet
+header is processed" (Header Checksum) is read as MUST.
+"""
 
 from scapy.layers.inet import ICMP, IP, IPerror, UDPerror
 from scapy.layers.l2 import Ether
@@ -17,11 +21,16 @@ def _to_far(routed, ttl: int, sport: int):
 
 @case("RT-FWD-TTL-DECREMENT", rfc=1812, section="5.3.1", level=MUST, layer=3)
 def test_forwarded_datagram_has_ttl_decremented(routed):
-    """A router decrements the TTL of every datagram it forwards (by one, for a router that
-    holds it less than a second)."""
+    """A router reduces the TTL of every datagram it forwards by at least one.
+
+    RFC 1812 5.3.1 (and 4.2.2.9: "each router is required to reduce the TTL field by at least
+    one"); a router that holds a datagram longer MAY take off more, so any TTL below 64 passes.
+    """
     routed.tester.send(_to_far(routed, 64, 41001))
     fwd = routed.far.expect(udp_like(routed.tester.ip, FAR_DST, sport=41001))
-    assert fwd[IP].ttl == 63, f"RFC 1812 5.3.1: the TTL must be decremented from 64 to 63 on forward; it left with {fwd[IP].ttl}"
+    assert fwd[IP].ttl < 64, (
+        f"RFC 1812 5.3.1: the TTL must be reduced by at least one on forward (sent 64); it left with {fwd[IP].ttl}"
+    )
 
 
 @case("RT-FWD-TTL2-FORWARDED", rfc=1812, section="5.3.1", level=MUST, layer=3)

@@ -49,17 +49,20 @@ def test_unresolvable_neighbour_yields_host_unreachable(routed):
 @case("RT-ROUTE-UNREACHABLE-ICMP", rfc=1812, section="5.2.7.1", level=MUST, layer=3, needs=("routes",))
 def test_unreachable_route_yields_destination_unreachable(routed):
     """A datagram that matches a route configured as unreachable is discarded and answered with
-    Destination Unreachable (network or host unreachable), not forwarded.
+    Destination Unreachable, not forwarded.
 
     Preconditions: a default route via the far host, and `unreachable 198.19.0.0/16`.
+
+    RFC 1812 5.2.7.1: "A router MUST be able to generate ICMP Destination Unreachable messages
+    and SHOULD choose a response code that most closely matches the reason"; the code is that
+    SHOULD and is not judged by this MUST case.
     """
     _default_via_far(routed)
     routed.control.add_route(REMOTE_NET, type="unreachable")
     _send(routed, REMOTE_DST, 42003)
-    err = routed.tester.expect(like(IP(dst=routed.tester.ip) / ICMP(type=3) / IPerror(dst=REMOTE_DST)))
-    assert err[ICMP].code in (0, 1), (
-        f"RFC 1812 5.2.7.1: the code should say the destination is unreachable (0 or 1), not {err[ICMP].code}"
-    )
+    routed.tester.expect(like(IP(dst=routed.tester.ip) / ICMP(type=3) / IPerror(dst=REMOTE_DST),
+                              name="an ICMP Destination Unreachable (RFC 1812 5.2.7.1: a router MUST be able to "
+                                   "generate one for a datagram it cannot forward)"))
     routed.far.expect_none(udp_like(routed.tester.ip, REMOTE_DST, sport=42003), via=routed.tester, fence=routed.tester.fence)
 
 

@@ -230,7 +230,7 @@ def test_sut_segments_carry_correct_checksums(lan):
 
 @case("TCP-ACC-UNKNOWN-OPTION-SYN", rfc=9293, section="3.1", level=MUST, layer=4, needs=("sockets",))
 def test_unknown_option_in_syn_is_ignored(lan):
-    """An option the SUT does not implement, with a length field, is ignored in a SYN: the SYN is answered as usual (MUST-5)."""
+    """An option the SUT does not implement, with a length field, is ignored in a SYN: the SYN is answered as usual (MUST-6)."""
     lan.app.listen(SERVICE_PORT)
     tcp = peer(lan)
     synack = lan.tester.exchange(tcp.segment("S", options=[UNKNOWN_OPTION, ("MSS", 1460)]), expect=tcp.from_sut())
@@ -241,7 +241,7 @@ def test_unknown_option_in_syn_is_ignored(lan):
 
 @case("TCP-ACC-UNKNOWN-OPTION-DATA", rfc=9293, section="3.1", level=MUST, layer=4, needs=("sockets",))
 def test_unknown_option_in_data_segment_is_ignored(lan):
-    """An unknown option with a length field in a data segment is ignored: the data is delivered and acknowledged (MUST-4, MUST-5)."""
+    """An unknown option with a length field in a data segment is ignored: the data is delivered and acknowledged (MUST-5, MUST-6)."""
     tcp, sock, _ = established(lan)
     tcp.send_data(b"with an unknown option", options=[UNKNOWN_OPTION])
     tcp.expect_ack()

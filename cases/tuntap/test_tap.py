@@ -4,6 +4,9 @@ Linux's TUN/TAP interface is not specified by an RFC. Each case checks an RFC re
 the path through the TAP device and names that RFC: RFC 894 for the Ethernet framing handed to
 user space, RFC 826 for address resolution across it, RFC 1122 3.2.2.6 for what user space
 writes, RFC 1812 5.3.1 for forwarding onto it.
+
+RFC 894 and RFC 826 predate RFC 2119; the cases that cite them read their frame format and
+their reception procedure ("send the packet to the (new) target hardware address") as MUST.
 """
 
 from scapy.layers.inet import ICMP, IP, UDP
@@ -89,4 +92,4 @@ def test_datagram_forwarded_onto_tap_link(tuntap):
                        / UDP(sport=47401, dport=7403) / Raw(b"to-tap"))
     fwd = tap.expect(like(IP(src=tuntap.tester.ip, dst=tap.ip) / UDP(sport=47401)))
     assert fwd[Ether].dst == tap.mac, f"the frame must go to the station's MAC {tap.mac}, not {fwd[Ether].dst}"
-    assert fwd[IP].ttl == 63, f"RFC 1812 5.3.1: the TTL must go from 64 to 63; it is {fwd[IP].ttl}"
+    assert fwd[IP].ttl < 64, f"RFC 1812 5.3.1: the TTL must be reduced by at least one (sent 64); it is {fwd[IP].ttl}"

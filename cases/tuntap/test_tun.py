@@ -4,6 +4,9 @@ Linux's TUN/TAP interface is not specified by an RFC. Each case checks an RFC re
 the path through the TUN device, and names that RFC: RFC 791 for the datagram format handed to
 user space, RFC 1122 3.3.1 and RFC 1812 5.2.4.3 for the route that selects the tunnel, RFC 1812
 5.3.1 for forwarding into and out of it, RFC 792 / RFC 1122 3.2.2.6 for what user space writes.
+
+RFC 791 and RFC 792 predate RFC 2119; the cases that cite them read their statements of the
+datagram format, of fragmentation (791 2.3) and of the echo reply as MUST.
 """
 
 from scapy.layers.inet import ICMP, IP, UDP, IPerror
@@ -125,7 +128,9 @@ def test_forwarded_datagram_enters_tunnel_with_ttl_decremented(tuntap):
     tuntap.tester.send(Ether(src=tuntap.tester.mac, dst=tuntap.sut.mac) / IP(src=tuntap.tester.ip, dst=VPN_HOST, ttl=64)
                        / UDP(sport=47301, dport=7204) / Raw(b"to-vpn"))
     fwd = tuntap.tun.expect(like(IP(src=tuntap.tester.ip, dst=VPN_HOST) / UDP(sport=47301)))
-    assert fwd[IP].ttl == 63, f"RFC 1812 5.3.1: the TTL must go from 64 to 63 on forward into the tunnel; it is {fwd[IP].ttl}"
+    assert fwd[IP].ttl < 64, (
+        f"RFC 1812 5.3.1: the TTL must be reduced by at least one (sent 64) on forward into the tunnel; it is {fwd[IP].ttl}"
+    )
 
 
 @case("TUN-FORWARD-OUT-OF-TUNNEL", rfc=1812, section="5.3.1", level=MUST, layer=3, needs=("sysctl",))
@@ -142,7 +147,9 @@ def test_datagram_written_into_tun_is_forwarded_to_the_link(tuntap):
     tuntap.tun.send(IP(src=VPN_HOST, dst=tuntap.tester.ip, ttl=64) / UDP(sport=47302, dport=7205) / Raw(b"from-vpn"))
     fwd = tuntap.tester.expect(like(IP(src=VPN_HOST, dst=tuntap.tester.ip) / UDP(sport=47302)))
     assert fwd[Ether].dst == tuntap.tester.mac, "the datagram must be sent to the destination host's MAC"
-    assert fwd[IP].ttl == 63, f"RFC 1812 5.3.1: the TTL must go from 64 to 63 on forward out of the tunnel; it is {fwd[IP].ttl}"
+    assert fwd[IP].ttl < 64, (
+        f"RFC 1812 5.3.1: the TTL must be reduced by at least one (sent 64) on forward out of the tunnel; it is {fwd[IP].ttl}"
+    )
 
 
 @case("TUN-TTL1-TIME-EXCEEDED", rfc=1812, section="5.2.7.3", level=MUST, layer=3, needs=("sysctl",))
@@ -162,7 +169,7 @@ def test_ttl_one_from_tunnel_yields_time_exceeded_into_tunnel(tuntap):
     tuntap.tester.expect_none(like(IP(src=VPN_HOST) / UDP(sport=47303)))
 
 
-@case("TUN-HOST-NO-FORWARD", rfc=1122, section="1.1.4", level=MUST, layer=3, needs=("sysctl",))
+@case("TUN-HOST-NO-FORWARD", rfc=1122, section="3.1", level=MUST, layer=3, needs=("sysctl",))
 def test_host_does_not_forward_from_tunnel_to_link(tuntap):
     """A host with forwarding off does not forward a datagram that arrives through the TUN
     device to a host on its Ethernet link.
@@ -170,7 +177,7 @@ def test_host_does_not_forward_from_tunnel_to_link(tuntap):
     Precondition: net.ipv4.ip_forward=0.
 
     The TUN device is Linux's interface, not an RFC's:
-    this case checks RFC 1122 1.1.4 on the path through it.
+    this case checks RFC 1122 3.1 on the path through it.
     """
     tuntap.control.set_sysctl("net.ipv4.ip_forward", 0)
     tuntap.tun.send(IP(src=VPN_HOST, dst=tuntap.tester.ip) / UDP(sport=47304, dport=7207))

@@ -1,4 +1,8 @@
-"""UDP checksums (RFC 768 "Fields", RFC 1122 4.1.3.4)."""
+"""UDP checksums (RFC 768 "Fields", RFC 1122 4.1.3.4).
+
+RFC 768 predates RFC 2119 and has no requirement keywords; the cases that cite it read its
+definitions of the header fields as MUST (a datagram is what its fields say it is).
+"""
 
 import socket
 

@@ -1,4 +1,8 @@
-"""The UDP Length field (RFC 768 "Fields"): it, not the IP payload, delimits the datagram."""
+"""The UDP Length field (RFC 768 "Fields"): it, not the IP payload, delimits the datagram.
+
+RFC 768 predates RFC 2119 and has no requirement keywords; the cases that cite it read its
+definitions of the header fields as MUST (a datagram is what its fields say it is).
+"""
 
 import struct
 

@@ -40,7 +40,11 @@ def test_reply_leaves_from_the_address_the_application_bound(lan):
 @case("UDP-WILDCARD-BIND-RECEIVES-ALL", rfc=1122, section="4.1.3.5", level=MUST, layer=4,
       needs=("sockets", "addresses"))
 def test_wildcard_socket_receives_for_every_address(lan):
-    """An application that leaves its local address unspecified (wildcard) receives datagrams sent to any of the SUT's addresses."""
+    """An application that leaves its local address unspecified (wildcard) receives datagrams sent to any of the SUT's addresses.
+
+    RFC 1122 4.1.3.5 lets an application "leave it unspecified" (the local address); the case
+    reads an unspecified local address as matching every local address on receipt too.
+    """
     lan.control.add_address(f"{SECOND_ADDRESS}/24", lan.sut.ifname)
     sock = lan.app.udp_at("0.0.0.0", SUT_PORT)
     for address in (lan.sut.ip, SECOND_ADDRESS):

@@ -1,5 +1,9 @@
 """Ports: demultiplexing, closed ports and the Port Unreachable they answer (RFC 768, RFC 1122
-4.1.3.1 and 3.2.2)."""
+4.1.3.1 and 3.2.2).
+
+RFC 768 predates RFC 2119 and has no requirement keywords; the cases that cite it read its
+definitions of the header fields as MUST (a datagram is what its fields say it is).
+"""
 
 import pytest
 from scapy.layers.inet import ICMP, IP, IPOption_Router_Alert
