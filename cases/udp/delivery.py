@@ -79,7 +79,3 @@ def establish_port_unreachable(lan) -> None:
             "silence about this one cannot be judged"
         ) from None
 
-
-def icmp_errors_sent(control) -> int:
-    """The SUT's count of ICMP Destination Unreachable messages it has sent."""
-    return control.counters("snmp").get("Icmp.OutDestUnreachs", 0)
