@@ -22,8 +22,8 @@ import pytest
 
 from conformance import __version__, ordering, pcap, runs, sut_options
 from conformance.catalog import CaseInfo, CatalogError, Filter, Level, check_unique, info_of, needs_of
-from conformance.fixtures.base import CAPTURE_KEY, SUT_KEY, CaseRecord
 from conformance.netns import Namespace, can_create_namespaces
+from conformance.record import CAPTURE_KEY, SUT_KEY, CaseRecord
 from conformance.report.model import make_results, point_latest, write_results
 from conformance.sut import NetnsSut, sysctl_snapshot
 from conformance.verdict import Inconclusive, Verdict

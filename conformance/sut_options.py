@@ -15,7 +15,7 @@ import pytest
 from conformance import profile as profiles
 from conformance.catalog import info_of
 from conformance.external import Attachment
-from conformance.fixtures.base import ATTACHMENT_KEY, SUT_KEY
+from conformance.record import ATTACHMENT_KEY, SUT_KEY
 from conformance.sut import KINDS, ExternalSut, NetnsSut, SutError, SutTarget, external_target
 from conformance.verdict import Inconclusive
 

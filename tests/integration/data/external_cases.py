@@ -4,7 +4,7 @@ from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import ARP, Ether
 
 from conformance.catalog import MUST, case
-from conformance.fixtures.base import ATTACHMENT_KEY
+from conformance.record import ATTACHMENT_KEY
 from conformance.match import like
 
 
