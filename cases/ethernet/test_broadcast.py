@@ -1,0 +1,99 @@
+"""Link-layer broadcast and multicast destinations: what a host takes in, what it must not
+answer with errors, and what a router must not forward (RFC 1122 3.2.2, 3.3.6; RFC 1812 4.3.2.7,
+5.3.4; RFC 1112 6.4)."""
+
+import socket
+
+from scapy.layers.inet import ICMP, IP, UDP
+from scapy.layers.l2 import ARP, Ether
+
+from cases.ethernet.frames import ALL_HOSTS_MAC, BROADCAST, echo
+from conformance.catalog import MUST, SHOULD, case
+from conformance.match import like
+
+CLOSED_PORT = 33434
+
+
+@case("ETH-BROADCAST-DST-RECEIVED", rfc=1122, section="3.2.1.3", level=MUST, layer=2, needs=("sysctl",))
+def test_broadcast_frame_to_subnet_broadcast_is_received(lan):
+    """A datagram to the subnet's broadcast address in a link-layer broadcast frame is received.
+
+    Precondition: the SUT answers broadcast echo requests (RFC 1122 3.2.2.6 lets it ignore them;
+    Linux: net.ipv4.icmp_echo_ignore_broadcasts=0), so that the answer shows the datagram arrived.
+    """
+    lan.control.set_sysctl("net.ipv4.icmp_echo_ignore_broadcasts", 0)
+    frame, reply_matcher = echo(lan, dst_mac=BROADCAST, dst_ip="198.18.0.255")
+    lan.tester.exchange(frame, expect=reply_matcher)
+
+
+@case("ETH-MULTICAST-DST-RECEIVED", rfc=1112, section="6.4", level=MUST, layer=2, needs=("sysctl",))
+def test_all_hosts_multicast_frame_is_received(lan):
+    """A datagram to the all-hosts group 224.0.0.1 in a frame to its mapped multicast MAC
+    01:00:5e:00:00:01 is received: every multicast-capable host belongs to that group.
+
+    Precondition: the SUT answers echo requests sent to groups (Linux:
+    net.ipv4.icmp_echo_ignore_broadcasts=0).
+    """
+    lan.control.set_sysctl("net.ipv4.icmp_echo_ignore_broadcasts", 0)
+    frame, reply_matcher = echo(lan, dst_mac=ALL_HOSTS_MAC, dst_ip="224.0.0.1")
+    lan.tester.exchange(frame, expect=reply_matcher)
+
+
+@case("ETH-BROADCAST-UNICAST-IP-DISCARDED", rfc=1122, section="3.3.6", level=SHOULD, layer=2)
+def test_unicast_datagram_in_broadcast_frame_is_discarded(lan):
+    """A datagram to the SUT's unicast address that arrives in a link-layer broadcast frame is
+    silently discarded."""
+    frame, reply_matcher = echo(lan, dst_mac=BROADCAST)
+    lan.tester.send(frame)
+    lan.tester.expect_none(reply_matcher)
+
+
+@case("ETH-BROADCAST-NO-ICMP-ERROR", rfc=1122, section="3.2.2", level=MUST, layer=3)
+def test_no_icmp_error_for_datagram_in_broadcast_frame(lan):
+    """No ICMP error is sent about a datagram that arrived as a link-layer broadcast (here: a UDP
+    datagram for a closed port of the SUT, which would otherwise earn Port Unreachable)."""
+    t = lan.tester
+    t.send(Ether(src=t.mac, dst=BROADCAST) / IP(src=t.ip, dst=lan.sut.ip) / UDP(sport=40000, dport=CLOSED_PORT) / b"x")
+    t.expect_none(like(IP(src=lan.sut.ip) / ICMP(type=3)))
+
+
+@case("ETH-MULTICAST-NO-ICMP-ERROR", rfc=1812, section="4.3.2.7", level=MUST, layer=3)
+def test_router_sends_no_icmp_error_for_datagram_in_multicast_frame(routed):
+    """A router sends no ICMP error about a datagram that arrived as a link-layer multicast (here: a
+    UDP datagram for a closed port of the router)."""
+    t = routed.tester
+    t.send(Ether(src=t.mac, dst=ALL_HOSTS_MAC) / IP(src=t.ip, dst=routed.router_near.ip) / UDP(sport=40000, dport=CLOSED_PORT) / b"x")
+    t.expect_none(like(IP(src=routed.router_near.ip) / ICMP(type=3)))
+
+
+@case("ETH-RTR-NO-FORWARD-L2-BROADCAST", rfc=1812, section="5.3.4", level=MUST, layer=3)
+def test_router_does_not_forward_unicast_datagram_from_broadcast_frame(routed):
+    """A router does not forward a datagram it received as a link-layer broadcast unless it is
+    addressed to an IP multicast group (here: one to the far host)."""
+    t = routed.tester
+    t.send(Ether(src=t.mac, dst=BROADCAST) / IP(src=t.ip, dst=routed.far.ip) / UDP(sport=40000, dport=9) / b"x")
+    routed.far.expect_none(like(IP(src=t.ip, dst=routed.far.ip) / UDP(dport=9)), fence=t.fence, via=t)
+
+
+@case("ETH-RTR-NO-FORWARD-L2-MULTICAST", rfc=1812, section="5.3.4", level=MUST, layer=3)
+def test_router_does_not_forward_unicast_datagram_from_multicast_frame(routed):
+    """A router does not forward a datagram it received as a link-layer multicast unless it is
+    addressed to an IP multicast group (here: one to the far host)."""
+    t = routed.tester
+    t.send(Ether(src=t.mac, dst=ALL_HOSTS_MAC) / IP(src=t.ip, dst=routed.far.ip) / UDP(sport=40000, dport=9) / b"x")
+    routed.far.expect_none(like(IP(src=t.ip, dst=routed.far.ip) / UDP(dport=9)), fence=t.fence, via=t)
+
+
+
+@case("ETH-SEND-BROADCAST-MAPPING", rfc=894, section="Address Mappings", level=SHOULD, layer=2, needs=("sockets",))
+def test_datagram_to_subnet_broadcast_goes_to_broadcast_mac(lan):
+    """A datagram the SUT sends to its subnet's broadcast address goes to the Ethernet broadcast
+    address ff:ff:ff:ff:ff:ff, without an ARP request for the broadcast address."""
+    lan.tester.answer_arp = False
+    sock = lan.app.udp()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    sock.sock.sendto(b"to everyone", ("198.18.0.255", 9))
+    frame = lan.tester.expect(like(IP(dst="198.18.0.255") / UDP(dport=9)))
+    assert frame[Ether].dst == BROADCAST, f"the datagram must be sent to {BROADCAST}, went to {frame[Ether].dst}"
+    asked = [f for f in lan.tester.arrived() if like(ARP(op="who-has", pdst="198.18.0.255"))(f.packet)]
+    assert not asked, "the broadcast address must be mapped, not resolved with ARP"

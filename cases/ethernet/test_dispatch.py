@@ -1,0 +1,84 @@
+"""RFC 894 framing: what the type field says decides which protocol gets the frame, and IP
+datagrams go out with type 0x0800 (RFC 1122 2.3.3)."""
+
+from scapy.layers.l2 import ARP, Dot1Q, Ether
+
+from cases.arp.frames import arp_fence, arp_request, reply_from
+from cases.ethernet.frames import echo, retyped
+from conformance.catalog import MUST, case
+
+
+@case("ETH-RFC894-IP", rfc=1122, section="2.3.3", level=MUST, layer=2, also=(894,))
+def test_ip_in_rfc894_frame_is_received_and_answered_in_kind(lan):
+    """An IP datagram in an RFC 894 frame (type 0x0800) is received, and the SUT's answer is sent
+    in RFC 894 framing too: type 0x0800, from its own MAC, to the requester's."""
+    frame, reply_matcher = echo(lan)
+    reply = lan.tester.exchange(frame, expect=reply_matcher)
+    eth = reply[Ether]
+    assert eth.type == 0x0800, f"an IP datagram must be sent with type 0x0800, was {eth.type:#06x}"
+    assert eth.src == lan.sut.mac, f"the frame must come from the SUT's MAC {lan.sut.mac}, came from {eth.src}"
+    assert eth.dst == lan.tester.mac, f"the frame must go to the tester's MAC {lan.tester.mac}, went to {eth.dst}"
+
+
+@case("ETH-UNKNOWN-TYPE-DROPPED", rfc=894, section="Frame Format", level=MUST, layer=2)
+def test_frame_with_unknown_type_is_not_taken_for_ip(lan):
+    """A frame whose type is not one the SUT speaks (0x88B5, local experimental) is dropped, even
+    when its payload is a valid IP datagram for the SUT."""
+    frame, reply_matcher = echo(lan)
+    lan.tester.send(retyped(frame, 0x88B5))
+    lan.tester.expect_none(reply_matcher)
+
+
+@case("ETH-ARP-TYPE-ONLY", rfc=826, section="Packet format", level=MUST, layer=2, also=(894,))
+def test_arp_packet_under_ip_type_is_not_answered(lan):
+    """An ARP request carried with type 0x0800 is not handled as ARP: only type 0x0806 reaches ARP."""
+    lan.tester.send(retyped(arp_request(lan.tester.mac, lan.tester.ip, lan.sut.ip), 0x0800))
+    lan.tester.expect_none(reply_from(lan.sut.ip), fence=arp_fence(lan.sut.ip))
+
+
+@case("ETH-IP-TYPE-ONLY", rfc=894, section="Frame Format", level=MUST, layer=2)
+def test_ip_datagram_under_arp_type_is_not_answered(lan):
+    """An IP datagram carried with type 0x0806 is not handled as IP: only type 0x0800 reaches IP."""
+    frame, reply_matcher = echo(lan)
+    lan.tester.send(retyped(frame, 0x0806))
+    lan.tester.expect_none(reply_matcher)
+
+
+@case("ETH-OTHER-UNICAST-DST-DROPPED", rfc=894, section="Frame Format", level=MUST, layer=2)
+def test_frame_for_another_station_is_not_received(lan):
+    """A frame addressed to another station's unicast MAC is not taken in, even though the IP
+    datagram inside is addressed to the SUT.
+
+    Ethernet delivers a frame to the station whose address it carries (IEEE 802.3 address
+    recognition, on which RFC 894's address mapping relies).
+    """
+    frame, reply_matcher = echo(lan, dst_mac="02:00:00:00:99:99")
+    lan.tester.send(frame)
+    lan.tester.expect_none(reply_matcher)
+
+
+@case("ETH-VLAN-TAGGED-DROPPED", rfc=894, section="Frame Format", level=MUST, layer=2)
+def test_vlan_tagged_frame_on_untagged_port_is_dropped(lan):
+    """On an interface with no VLAN configured, a frame tagged for VLAN 5 (IEEE 802.1Q, type
+    0x8100) is not taken for an IP datagram: its type is not 0x0800."""
+    frame, reply_matcher = echo(lan)
+    tagged = Ether(src=lan.tester.mac, dst=lan.sut.mac, type=0x8100) / Dot1Q(vlan=5, type=0x0800) / bytes(frame[Ether].payload)
+    lan.tester.send(tagged)
+    lan.tester.expect_none(reply_matcher)
+
+
+@case("ETH-VLAN-TAGGED-ARP-DROPPED", rfc=826, section="Packet Reception", level=MUST, layer=2, also=(894,))
+def test_vlan_tagged_arp_on_untagged_port_is_not_answered(lan):
+    """On an interface with no VLAN configured, an ARP request tagged for VLAN 5 is not answered."""
+    request = arp_request(lan.tester.mac, lan.tester.ip, lan.sut.ip)
+    tagged = Ether(src=lan.tester.mac, dst=request[Ether].dst, type=0x8100) / Dot1Q(vlan=5, type=0x0806) / request[ARP]
+    lan.tester.send(tagged)
+    lan.tester.expect_none(reply_from(lan.sut.ip), fence=arp_fence(lan.sut.ip))
+
+
+@case("ETH-OTHER-UNICAST-DST-ARP-DROPPED", rfc=826, section="Packet Reception", level=MUST, layer=2, also=(894,))
+def test_arp_request_for_another_station_is_not_answered(lan):
+    """An ARP request for the SUT's address in a frame addressed to another station's unicast MAC
+    is not taken in, so not answered."""
+    lan.tester.send(arp_request(lan.tester.mac, lan.tester.ip, lan.sut.ip, dst="02:00:00:00:99:99"))
+    lan.tester.expect_none(reply_from(lan.sut.ip), fence=arp_fence(lan.sut.ip))
