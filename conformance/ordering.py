@@ -3,6 +3,8 @@
 Verdicts must not depend on order; a shuffled run shows whether they do. The seed is printed
 in the header and recorded in results.json. Under xdist every worker shuffles with the
 controller's seed, so all of them see the same collection.
+
+PYTEST_DONT_REWRITE: a plugin module the CLI may import before pytest loads it.
 """
 
 from __future__ import annotations

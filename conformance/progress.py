@@ -1,6 +1,9 @@
 """`--progress`: one line per finished case with the running counts, and on a terminal a status
 line naming the case that is running. `conformance run` turns it on; it works under xdist (the
-controller sees every case start and finish)."""
+controller sees every case start and finish).
+
+PYTEST_DONT_REWRITE: a plugin module the CLI may import before pytest loads it.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 the life of an external SUT during a run (attach, check after every case, detach).
 
 Bad options end the run before any case with one sentence and exit status 2.
+
+PYTEST_DONT_REWRITE: a plugin module the CLI may import before pytest loads it.
 """
 
 from __future__ import annotations
