@@ -248,6 +248,9 @@ def build(spec: Topology) -> Iterator[Network]:
         for addr in spec.addresses:
             iface = ipaddress.ip_interface(addr.cidr)
             extra = {"flags": 0x02} if iface.version == 6 else {}  # IFA_F_NODAD
+            if iface.version == 6:  # IPv6 is off on every link until the topology gives it an address
+                with net.ns[addr.node].entered():
+                    _write_sysctl(f"net.ipv6.conf.{addr.ifname}.disable_ipv6", 0, addr.node)
             net.ipr[addr.node].addr(
                 "add", index=net.ifindex(addr.node, addr.ifname), address=str(iface.ip),
                 prefixlen=iface.network.prefixlen, **extra,

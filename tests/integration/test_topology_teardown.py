@@ -108,3 +108,19 @@ def test_namespace_blocks_nest_and_return_to_the_outer_namespace():
     finally:
         outer.close()
         inner.close()
+
+
+def test_ipv6_is_on_exactly_where_the_topology_gives_an_address():
+    spec = Topology(
+        "v6",
+        nodes=(Node("a"), Node("b")),
+        links=(Veth(End("a", "a0", "02:00:00:00:06:01"), End("b", "b0", "02:00:00:00:06:02")),),
+        addresses=(Address("a", "a0", "2001:db8:6::1/64"), Address("a", "a0", "198.18.6.1/24")),
+        routes=(Route("a", "default", via="2001:db8:6::fe"),),
+    )
+    with build(spec) as net:
+        assert net.ns["a"].read_sysctl("net.ipv6.conf.a0.disable_ipv6") == "0"
+        assert net.ns["b"].read_sysctl("net.ipv6.conf.b0.disable_ipv6") == "1"
+        addrs = {a.get_attr("IFA_ADDRESS") for a in net.ipr["a"].get_addr(index=net.ifindex("a", "a0"))}
+        assert {"2001:db8:6::1", "198.18.6.1"} <= addrs
+        assert any(r.get_attr("RTA_GATEWAY") == "2001:db8:6::fe" for r in net.ipr["a"].get_routes(family=10))
