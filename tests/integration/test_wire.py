@@ -80,3 +80,46 @@ def test_the_tester_answers_arp_only_for_what_it_claims(lan):
     lan.tester.exchange(echo(lan, 10), expect=reply(10))
     replies = [f for f in lan.tester.capture.frames if f.note == "tester ARP reply"]
     assert replies and all(f.packet[ARP].psrc in lan.tester.claims for f in replies)
+
+
+def test_the_testers_kernel_never_answers_what_the_sut_sends():
+    """Everything that leaves the tester's interface is a frame the Port sent: no RST for a
+    SYN-ACK it did not ask for, no ARP reply, no ICMP error of the kernel's own."""
+    import socket
+
+    from scapy.layers.inet import TCP, UDP
+
+    from conformance.app import SutApps
+    from conformance.fixtures.lan import SUT_IP, SUT_MAC, TESTER_IP, TESTER_MAC, lan_topology
+    from conformance.sut import NetnsSut
+    from conformance.topology import build
+    from conformance.wire import Capture, Port
+
+    capture = Capture()
+    with build(lan_topology(NetnsSut())) as net:
+        port = Port("tester", capture, ns=net.ns["tester"], ifname="tst0", mac=TESTER_MAC, ip=TESTER_IP)
+        with net.ns["tester"].entered():
+            monitor = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        monitor.bind(("tst0", 0x0003))
+        monitor.setblocking(False)
+        apps = SutApps(net.ns["sut"], SUT_IP)
+        apps.listen(7)
+        to_sut = Ether(src=TESTER_MAC, dst=SUT_MAC) / IP(src=TESTER_IP, dst=SUT_IP)
+        port.exchange(to_sut / TCP(sport=40000, dport=7, flags="S", seq=1), expect=like(TCP(flags="SA")))
+        port.exchange(to_sut / UDP(sport=40001, dport=9), expect=like(ICMP(type=3, code=3)))
+        port.exchange(to_sut / ICMP(id=77), expect=like(ICMP(type="echo-reply", id=77)))
+        sent_by_port = [f.data for f in capture.frames if f.direction == "out"]
+        outgoing = []
+        while True:
+            try:
+                data, addr = monitor.recvfrom(65535)
+            except BlockingIOError:
+                break
+            if addr[2] == socket.PACKET_OUTGOING:
+                outgoing.append(data)
+        monitor.close()
+        apps.close_all()
+    capture.close()
+    assert outgoing, "the monitor must see the Port's own frames leave"
+    strangers = [Ether(d).summary() for d in outgoing if d not in sent_by_port]
+    assert strangers == [], f"the tester's kernel sent frames of its own: {strangers}"
