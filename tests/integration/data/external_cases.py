@@ -4,8 +4,8 @@ from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import ARP, Ether
 
 from conformance.catalog import MUST, case
-from conformance.record import ATTACHMENT_KEY
 from conformance.match import like
+from conformance.record import ATTACHMENT_KEY
 
 
 @case("ARP-EXT-ANSWERS", rfc=826, section="Packet Reception", level=MUST, layer=2)
