@@ -1,5 +1,9 @@
 """IPv4 Address Conflict Detection (RFC 5227): ARP Probes (sender 0.0.0.0), Announcements, and
-packets that claim the SUT's own address."""
+packets that claim the SUT's own address.
+
+RFC 5227's requirements bind "a host implementing this specification" (2.1); its 1.3 notes that
+not every host on a link needs to implement it.
+"""
 
 from scapy.layers.inet import IP
 from scapy.layers.l2 import ARP, Ether
@@ -40,7 +44,12 @@ def test_probe_for_own_address_is_answered(lan):
 @case("ARP-PROBE-NOT-LEARNED", rfc=5227, section="2.1.1", level=SHOULD, layer=2, needs=("neighbours",))
 def test_probe_adds_no_entry(lan):
     """An ARP Probe leaves no trace in the SUT's table: its all-zero sender address exists so as
-    not to pollute other hosts' ARP caches."""
+    not to pollute other hosts' ARP caches.
+
+    Derived: RFC 5227 2.1.1's MUST is on the prober (the sender IP address "MUST be set to all
+    zeroes; this is to avoid polluting ARP caches in other hosts"); no keyword is stated for the
+    receiver, so SHOULD.
+    """
     lan.tester.answer_arp = False
     lan.tester.exchange(probe(STRANGER_MAC, lan.sut.ip), expect=reply_from(lan.sut.ip))
     lan.tester.send(probe(STRANGER_MAC, UNUSED_IP))
@@ -53,7 +62,12 @@ def test_probe_adds_no_entry(lan):
 @case("ARP-OWN-ADDRESS-NOT-LEARNED", rfc=5227, section="2.4", level=SHOULD, layer=2, needs=("neighbours",))
 def test_conflicting_announcement_is_not_learned(lan):
     """An ARP packet claiming the SUT's own address for another hardware address is a conflict to
-    handle, not a mapping to learn: no entry for the SUT's own address appears."""
+    handle, not a mapping to learn: no entry for the SUT's own address appears.
+
+    Derived: RFC 5227 2.4 calls such a packet a "conflicting ARP packet" and requires one of the
+    responses (a)-(c), none of which is learning the mapping; it states no keyword for the table
+    itself, so SHOULD.
+    """
     lan.tester.send(announcement(OTHER_MAC, lan.sut.ip))
     lan.tester.send(arp_request(OTHER_MAC, lan.sut.ip, lan.tester.ip))
     lan.tester.expect_none(like(Ether(dst=OTHER_MAC) / IP(), name=f"an IP datagram sent to {OTHER_MAC}"),

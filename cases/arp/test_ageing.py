@@ -1,6 +1,9 @@
 """ARP cache validation (RFC 1122 2.3.2.1): entries that have not been confirmed for a while are
 checked again before they are trusted, and entries whose owner stopped answering are flushed.
 
+RFC 1122 2.3.2.1's MUST is "a mechanism to flush out-of-date cache entries"; the unicast poll is
+one of four mechanisms its IMPLEMENTATION note describes, with no keyword, hence MAY.
+
 The SUT's own timers are shortened through its sysctls (stated as preconditions): reachable
 time 100 ms, no delay before the first probe, 100 ms between probes, 2 unicast probes.
 """
@@ -62,7 +65,10 @@ def test_stale_entry_is_polled_point_to_point_first(lan):
     assert first[Ether].dst == lan.tester.mac, (
         f"the first re-validation request must go point-to-point to {lan.tester.mac}, went to {first[Ether].dst}"
     )
-    assert first[ARP].hwsrc == lan.sut.mac and first[ARP].psrc == lan.sut.ip, "the poll must carry the SUT's own addresses as sender"
+    assert (first[ARP].hwsrc, first[ARP].psrc) == (lan.sut.mac, lan.sut.ip), (
+        f"the poll must carry the SUT's own addresses ({lan.sut.mac}, {lan.sut.ip}) as sender, "
+        f"carried ({first[ARP].hwsrc}, {first[ARP].psrc})"
+    )
 
 
 @case("ARP-POLL-FAILURE-FLUSH", rfc=1122, section="2.3.2.1", level=MUST, layer=2, needs=("sysctl", "neighbours", "sockets"),

@@ -1,6 +1,10 @@
 """ARP packets that RFC 826 tells the receiver to drop: unknown opcodes, hardware and protocol
 types it does not have, and (optionally checked) wrong address lengths.
 
+RFC 826 predates RFC 2119. Its algorithm says "Negative conditionals indicate an end of processing
+and a discarding of the packet": those checks (hardware type, protocol type, opcode) are taken as
+MUST; the two it brackets as "[optionally check ...]" (the lengths) as MAY.
+
 The malformed packets are built byte by byte in the standard Ethernet/IPv4 layout, so that a
 receiver that skipped the check in question would read a valid request for the SUT's address
 and answer it.

@@ -4,6 +4,10 @@ RFC 826 "Packet Reception": if the sender's protocol address is already in the t
 hardware address is updated from the packet (whatever the packet's target); if the receiver
 is the target, the sender's mapping is added. The echo request the cases send afterwards shows
 on the wire which MAC the SUT now believes: its reply goes there, without asking first.
+
+RFC 826 predates RFC 2119; the steps of its algorithm are taken as MUST. That a receiver which is
+not the target adds no new entry is implied by the algorithm (it adds only under "Am I the target
+protocol address? Yes") rather than stated, so those cases are SHOULD.
 """
 
 from scapy.layers.l2 import ARP, Ether

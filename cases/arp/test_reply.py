@@ -1,4 +1,8 @@
-"""ARP replies (RFC 826 "Packet Reception")."""
+"""ARP replies (RFC 826 "Packet Reception").
+
+RFC 826 predates RFC 2119 and has no requirement keywords; its reception algorithm is the
+protocol, so the cases that follow it take its steps as MUST.
+"""
 
 from scapy.layers.l2 import ARP, Ether
 
@@ -14,13 +18,19 @@ def test_request_for_own_address_gets_unicast_reply(lan):
         arp_request(lan.tester.mac, lan.tester.ip, lan.sut.ip),
         expect=like(ARP(op="is-at", psrc=lan.sut.ip)),
     )
-    assert reply[Ether].dst == lan.tester.mac, "the reply must be unicast to the requester, not broadcast"
-    assert reply[Ether].src == lan.sut.mac, "the reply must come from the SUT's interface MAC"
+    assert reply[Ether].dst == lan.tester.mac, (
+        f"the reply must be sent to the requester's hardware address {lan.tester.mac}, went to {reply[Ether].dst}"
+    )
+    assert reply[Ether].src == lan.sut.mac, f"the reply must come from the SUT's interface MAC {lan.sut.mac}, came from {reply[Ether].src}"
     assert reply[Ether].type == 0x0806, f"the reply must be typed ARP (0x0806), came {reply[Ether].type:#06x}"
     arp = reply[ARP]
-    assert (arp.hwtype, arp.ptype, arp.hwlen, arp.plen) == (1, 0x0800, 6, 4), "hardware/protocol type and lengths must be Ethernet/IPv4"
-    assert arp.hwsrc == lan.sut.mac, "the sender hardware address must be the SUT's MAC"
-    assert (arp.hwdst, arp.pdst) == (lan.tester.mac, lan.tester.ip), "the target fields must be the requester's"
+    assert (arp.hwtype, arp.ptype, arp.hwlen, arp.plen) == (1, 0x0800, 6, 4), (
+        f"hardware/protocol type and lengths must be 1/0x0800/6/4, were {arp.hwtype}/{arp.ptype:#06x}/{arp.hwlen}/{arp.plen}"
+    )
+    assert arp.hwsrc == lan.sut.mac, f"the sender hardware address must be the SUT's MAC {lan.sut.mac}, was {arp.hwsrc}"
+    assert (arp.hwdst, arp.pdst) == (lan.tester.mac, lan.tester.ip), (
+        f"the target fields must be the requester's ({lan.tester.mac}, {lan.tester.ip}), were ({arp.hwdst}, {arp.pdst})"
+    )
 
 
 @case("ARP-NO-REPLY-FOREIGN", rfc=826, section="Packet Reception", level=MUST, layer=2)
@@ -30,12 +40,14 @@ def test_request_for_other_address_gets_no_reply(lan):
     lan.tester.expect_none(like(ARP(op="is-at")))
 
 
-@case("ARP-REPLY-TO-UNICAST-REQUEST", rfc=1122, section="2.3.2.1", level=MUST, layer=2, also=(826,))
+@case("ARP-REPLY-TO-UNICAST-REQUEST", rfc=826, section="Packet Reception", level=MUST, layer=2, also=(1122,))
 def test_request_sent_unicast_is_answered(lan):
     """A request sent point-to-point to the SUT's MAC is answered like a broadcast one.
 
-    RFC 826 does not look at the link-layer destination of a request, and RFC 1122 2.3.2.1's
-    unicast poll depends on hosts answering point-to-point requests.
+    RFC 826's reception algorithm answers every request whose target protocol address is the
+    receiver's and never looks at the link-layer destination. RFC 1122 2.3.2.1 states no keyword
+    for this; its "Unicast Poll" (an IMPLEMENTATION suggestion) depends on hosts answering
+    point-to-point requests.
     """
     reply = lan.tester.exchange(
         arp_request(lan.tester.mac, lan.tester.ip, lan.sut.ip, dst=lan.sut.mac, target_mac=lan.sut.mac),

@@ -1,6 +1,12 @@
 """ARP on a router (the `routed` topology): RFC 1812 3.3.2's limits on what a router believes,
 giving up on an unresolvable neighbour, proxy ARP (RFC 1027), and requests that name the
-address of the router's other interface."""
+address of the router's other interface.
+
+RFC 1027 is an informational description of proxy ARP with no requirement keywords: answering
+for hosts behind the router is an optional, configured technique (MAY); its "Basic method" has
+the gateway answer only for a host "on a different physical network from the requesting host",
+and not answering for the requester's own network is derived from that (SHOULD).
+"""
 
 from scapy.layers.inet import ICMP, IP, UDP, IPerror
 from scapy.layers.l2 import ARP, Ether

@@ -1,6 +1,10 @@
 """Link-layer broadcast and multicast destinations: what a host takes in, what it must not
 answer with errors, and what a router must not forward (RFC 1122 3.2.2, 3.3.6; RFC 1812 4.3.2.7,
-5.3.4; RFC 1112 6.4)."""
+5.3.4; RFC 1112 6.4, 7.2).
+
+RFC 1112 and RFC 894 predate RFC 2119: their lower-case "must" is taken as MUST and "should" as
+SHOULD; the cases citing them say so.
+"""
 
 import socket
 
@@ -14,9 +18,12 @@ from conformance.match import like
 CLOSED_PORT = 33434
 
 
-@case("ETH-BROADCAST-DST-RECEIVED", rfc=1122, section="3.2.1.3", level=MUST, layer=2, needs=("sysctl",))
+@case("ETH-BROADCAST-DST-RECEIVED", rfc=1122, section="3.3.6", level=MUST, layer=2, needs=("sysctl",))
 def test_broadcast_frame_to_subnet_broadcast_is_received(lan):
     """A datagram to the subnet's broadcast address in a link-layer broadcast frame is received.
+
+    RFC 1122 3.3.6: "A host MUST recognize any of these forms [of broadcast address] in the
+    destination address of an incoming datagram" (the forms are defined in 3.2.1.3).
 
     Precondition: the SUT answers broadcast echo requests (RFC 1122 3.2.2.6 lets it ignore them;
     Linux: net.ipv4.icmp_echo_ignore_broadcasts=0), so that the answer shows the datagram arrived.
@@ -26,10 +33,15 @@ def test_broadcast_frame_to_subnet_broadcast_is_received(lan):
     lan.tester.exchange(frame, expect=reply_matcher)
 
 
-@case("ETH-MULTICAST-DST-RECEIVED", rfc=1112, section="6.4", level=MUST, layer=2, needs=("sysctl",))
+@case("ETH-MULTICAST-DST-RECEIVED", rfc=1112, section="7.2", level=MUST, layer=2, needs=("sysctl",))
 def test_all_hosts_multicast_frame_is_received(lan):
     """A datagram to the all-hosts group 224.0.0.1 in a frame to its mapped multicast MAC
     01:00:5e:00:00:01 is received: every multicast-capable host belongs to that group.
+
+    RFC 1112 7.2: every level 2 host must join the all-hosts group 224.0.0.1 on each interface and
+    remain a member while active; 6.4 gives the group-to-MAC mapping the frame uses. RFC 1112
+    predates RFC 2119; its "must" is taken as MUST. (RFC 1122 3.3.7 asks the same, as a SHOULD,
+    of hosts without IGMP.)
 
     Precondition: the SUT answers echo requests sent to groups (Linux:
     net.ipv4.icmp_echo_ignore_broadcasts=0).
@@ -88,12 +100,16 @@ def test_router_does_not_forward_unicast_datagram_from_multicast_frame(routed):
 @case("ETH-SEND-BROADCAST-MAPPING", rfc=894, section="Address Mappings", level=SHOULD, layer=2, needs=("sockets",))
 def test_datagram_to_subnet_broadcast_goes_to_broadcast_mac(lan):
     """A datagram the SUT sends to its subnet's broadcast address goes to the Ethernet broadcast
-    address ff:ff:ff:ff:ff:ff, without an ARP request for the broadcast address."""
+    address ff:ff:ff:ff:ff:ff, without an ARP request for the broadcast address.
+
+    RFC 894 "Address Mappings": the broadcast Internet address "should be mapped to the broadcast
+    Ethernet address". RFC 894 predates RFC 2119; its "should" is taken as SHOULD.
+    """
     lan.tester.answer_arp = False
     sock = lan.app.udp()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
     sock.sock.sendto(b"to everyone", ("198.18.0.255", 9))
     frame = lan.tester.expect(like(IP(dst="198.18.0.255") / UDP(dport=9)))
-    assert frame[Ether].dst == BROADCAST, f"the datagram must be sent to {BROADCAST}, went to {frame[Ether].dst}"
+    assert frame[Ether].dst == BROADCAST, f"the datagram should be sent to {BROADCAST}, went to {frame[Ether].dst}"
     asked = [f for f in lan.tester.arrived() if like(ARP(op="who-has", pdst="198.18.0.255"))(f.packet)]
-    assert not asked, "the broadcast address must be mapped, not resolved with ARP"
+    assert not asked, f"the broadcast address should be mapped to {BROADCAST}, not resolved with ARP; the SUT sent {len(asked)} ARP request(s) for it"

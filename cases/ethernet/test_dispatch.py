@@ -1,5 +1,12 @@
 """RFC 894 framing: what the type field says decides which protocol gets the frame, and IP
-datagrams go out with type 0x0800 (RFC 1122 2.3.3)."""
+datagrams go out with type 0x0800 (RFC 1122 2.3.3).
+
+RFC 894 ("Frame Format": "The type field of the Ethernet frame must contain the value hexadecimal
+0800") and RFC 826 ("Packet format": "Protocol type = ether_type$ADDRESS_RESOLUTION") predate
+RFC 2119. Their lower-case "must" is taken as MUST. That a frame of any other type is not taken
+for IP (or ARP) is derived from these statements rather than stated by them; the level follows
+the statement it is derived from.
+"""
 
 from scapy.layers.l2 import ARP, Dot1Q, Ether
 
@@ -44,13 +51,15 @@ def test_ip_datagram_under_arp_type_is_not_answered(lan):
     lan.tester.expect_none(reply_matcher)
 
 
-@case("ETH-OTHER-UNICAST-DST-DROPPED", rfc=894, section="Frame Format", level=MUST, layer=2)
+@case("ETH-OTHER-UNICAST-DST-DROPPED", rfc=894, section="Address Mappings", level=MUST, layer=2)
 def test_frame_for_another_station_is_not_received(lan):
     """A frame addressed to another station's unicast MAC is not taken in, even though the IP
     datagram inside is addressed to the SUT.
 
-    Ethernet delivers a frame to the station whose address it carries (IEEE 802.3 address
-    recognition, on which RFC 894's address mapping relies).
+    No RFC states this: it is IEEE 802.3 address recognition (a station takes in the frames
+    addressed to it), on which RFC 894's "Address Mappings" (an Internet address is mapped to the
+    Ethernet address of the station that owns it) relies. MUST because the mapping means nothing
+    without it.
     """
     frame, reply_matcher = echo(lan, dst_mac="02:00:00:00:99:99")
     lan.tester.send(frame)
@@ -67,9 +76,10 @@ def test_vlan_tagged_frame_on_untagged_port_is_dropped(lan):
     lan.tester.expect_none(reply_matcher)
 
 
-@case("ETH-VLAN-TAGGED-ARP-DROPPED", rfc=826, section="Packet Reception", level=MUST, layer=2, also=(894,))
+@case("ETH-VLAN-TAGGED-ARP-DROPPED", rfc=826, section="Packet format", level=MUST, layer=2, also=(894,))
 def test_vlan_tagged_arp_on_untagged_port_is_not_answered(lan):
-    """On an interface with no VLAN configured, an ARP request tagged for VLAN 5 is not answered."""
+    """On an interface with no VLAN configured, an ARP request tagged for VLAN 5 is not answered:
+    its type is 0x8100, not ether_type$ADDRESS_RESOLUTION (0x0806)."""
     request = arp_request(lan.tester.mac, lan.tester.ip, lan.sut.ip)
     tagged = Ether(src=lan.tester.mac, dst=request[Ether].dst, type=0x8100) / Dot1Q(vlan=5, type=0x0806) / request[ARP]
     lan.tester.send(tagged)
@@ -79,6 +89,11 @@ def test_vlan_tagged_arp_on_untagged_port_is_not_answered(lan):
 @case("ETH-OTHER-UNICAST-DST-ARP-DROPPED", rfc=826, section="Packet Reception", level=MUST, layer=2, also=(894,))
 def test_arp_request_for_another_station_is_not_answered(lan):
     """An ARP request for the SUT's address in a frame addressed to another station's unicast MAC
-    is not taken in, so not answered."""
+    is not taken in, so not answered.
+
+    Derived, like ETH-OTHER-UNICAST-DST-DROPPED: RFC 826 "Packet Reception" starts from "the
+    receiving Ethernet module gives the packet to the Address Resolution module", and which frames
+    the Ethernet module receives is IEEE 802.3 address recognition, not stated by an RFC.
+    """
     lan.tester.send(arp_request(lan.tester.mac, lan.tester.ip, lan.sut.ip, dst="02:00:00:00:99:99"))
     lan.tester.expect_none(reply_from(lan.sut.ip), fence=arp_fence(lan.sut.ip))

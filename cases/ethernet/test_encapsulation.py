@@ -1,5 +1,10 @@
 """Frame length and encapsulation: Ethernet padding is not part of the datagram (RFC 894), and
-RFC 1042 (IEEE 802.2 LLC/SNAP) framing is understood on receipt (RFC 1122 2.3.3)."""
+RFC 1042 (IEEE 802.2 LLC/SNAP) framing is understood on receipt (RFC 1122 2.3.3).
+
+RFC 894 "Frame Format" predates RFC 2119 and states the padding rule as a fact ("This padding is
+not part of the IP packet and is not included in the total length field of the IP header"); a
+receiver that counted it in would corrupt the datagram, so the cases hold it at MUST.
+"""
 
 from scapy.layers.inet import ICMP, IP, UDP
 from scapy.layers.l2 import ARP, LLC, SNAP, Dot3, Ether
