@@ -3,6 +3,11 @@
 The observable is an Echo Request sent in fragments: the SUT answers only once it holds the
 whole datagram, and its Echo Reply returns the reassembled data, so a misplaced or stale
 octet shows in the reply.
+
+RFC 791 predates requirement keywords and gives its reassembly procedure as an example; the
+cases citing it read what any reassembly must achieve (fragments joined by source,
+destination, protocol and identification, placed by offset, in any arrival order) as MUST,
+under RFC 1122 3.3.2's "The IP layer MUST implement reassembly of IP datagrams".
 """
 
 import pytest
@@ -26,6 +31,7 @@ from cases.ipv4.frames import (
 )
 from conformance.catalog import MAY, MUST, SHOULD, case
 from conformance.match import like
+from conformance.verdict import Inconclusive
 
 
 def reply_data(reply) -> bytes:
@@ -72,8 +78,9 @@ def test_fragments_in_order_are_reassembled(lan):
 def test_fragments_in_reverse_order_are_reassembled(lan):
     """Fragments that arrive last-first are reassembled: the last fragment may arrive before all others.
 
-    RFC 791 3.2: the receiver places each fragment by its offset, whatever order the fragments
-    arrive in ("fragments may arrive in any order"; RFC 815 builds its hole list for that).
+    RFC 791 3.2: the reassembly procedure puts each fragment's data in the buffer by its
+    offset and completes the datagram once every block is in, whatever order the fragments
+    arrived in (RFC 815 builds its hole list for that).
     """
     reassembled_echo(lan, [2, 1, 0])
 
@@ -142,8 +149,10 @@ def test_largest_datagram_is_reassembled(lan):
     """A datagram of the largest size IPv4 allows (65535 octets) is reassembled and delivered.
 
     3.3.2: EMTU_R "SHOULD be either configurable or indefinite, and SHOULD be greater than or
-    equal to the MTU of the connected network(s)". A UDP datagram of 65535 octets (65507 data
-    octets) arrives in 45 fragments; the SUT's socket must receive all of it.
+    equal to the MTU of the connected network(s)". The case checks the indefinite form; a SUT
+    whose EMTU_R is configurable instead is to be configured to 65535 by its profile. A UDP
+    datagram of 65535 octets (65507 data octets) arrives in 45 fragments; the SUT's socket
+    must receive all of it.
     """
     sock = lan.app.udp(SUT_PORT)
     data = echo_data(65507, 3)
@@ -163,8 +172,9 @@ def test_fragments_beyond_65535_octets_are_not_delivered(lan):
 
     RFC 791 3.1: Total Length is a 16-bit field, so no datagram exceeds 65535 octets. An Echo
     Request's fragments cover 65560 data octets (the last at offset 65520 with 40 octets): the
-    SUT must not answer it, must keep answering other traffic (the fence), and records the
-    failed reassembly in Ip.ReasmFails.
+    SUT must not answer it and must keep answering other traffic (the fence). Ip.ReasmFails
+    must show that the fragments reached reassembly and failed there, or the silence proves
+    nothing (INCONCLUSIVE); counting is not itself an RFC 791 requirement.
     """
     ident = next_ident()
     size = 65560 - 8
@@ -173,7 +183,8 @@ def test_fragments_beyond_65535_octets_are_not_delivered(lan):
     send_all(lan, fragment(datagram, split(65560, 1480)))
     lan.tester.expect_none(any_icmp_from_sut(lan, "RFC 791: fragments of more than 65535 octets are not a datagram to deliver"))
     failed = lan.control.counters()["Ip.ReasmFails"] - before["Ip.ReasmFails"]
-    assert failed >= 1, f"the SUT should record the oversized reassembly as failed (Ip.ReasmFails); it moved by {failed}"
+    if failed < 1:
+        raise Inconclusive(f"Ip.ReasmFails did not move ({failed}), so the SUT's silence cannot be shown to be the discard")
 
 
 @case("FRAG-REASM-OVERLAP-NEWEST", rfc=791, section="3.2", level=MAY, layer=3)

@@ -50,7 +50,9 @@ def test_echo_reply_mirrors_identifier_sequence_and_data(lan):
 def test_echo_reply_has_valid_checksum_for_odd_length_data(lan):
     """The Echo Reply's checksum is the ones' complement sum over the whole ICMP message, an odd length padded with a zero octet.
 
-    The request carries 37 octets of data so the message length is odd.
+    The request carries 37 octets of data so the message length is odd. RFC 792 predates
+    requirement keywords; its definition of the checksum field (odd lengths padded with a zero
+    octet) is read as MUST.
     """
     ident, data = next_ident(), b"\xff" * 37
     reply = lan.tester.exchange(

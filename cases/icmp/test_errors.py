@@ -83,15 +83,19 @@ def test_error_is_sent_with_zero_tos_bits(lan):
     assert tos & 0x1E == 0, f"the error's TOS bits must be zero; its TOS octet was {tos:#04x} (TOS bits {tos & 0x1e:#04x})"
 
 
-@case("ICMP-ERR-UNUSED-ZERO", rfc=792, section="Destination Unreachable Message", level=MUST, layer=3, also=(4884, 1191))
+@case("ICMP-ERR-UNUSED-ZERO", rfc=792, section="Message Formats", level=MUST, layer=3, also=(4884, 1191))
 def test_port_unreachable_unused_field_is_zero(lan):
-    """The unused second word of a Destination Unreachable (port) message is zero, as no extension follows the quote."""
+    """The unused second word of a Destination Unreachable (port) message is zero, as no extension follows the quote.
+
+    RFC 792 "Message Formats": any field labeled "unused" is reserved for later extensions and
+    must be zero when sent; the lower-case "must" of this pre-RFC 2119 text is read as MUST.
+    """
     error = lan.tester.exchange(
         udp_datagram(lan.tester.mac, lan.sut.mac, lan.tester.ip, lan.sut.ip),
         expect=unreachable(lan.sut.ip, lan.tester.ip, PORT_UNREACHABLE),
     )
     word = bytes(error[ICMP])[4:8]
-    assert word == b"\x00\x00\x00\x00", f"octets 4-7 of the ICMP header must be zero, they were {word.hex()}"
+    assert word == b"\x00\x00\x00\x00", f"the unused octets 4-7 of the ICMP header must be zero when sent, they were {word.hex()}"
 
 
 @case("ICMP-ERR-QUOTE-576", title="Router error quotes as much as fits in 576 octets", rfc=1812, section="4.3.2.3", level=SHOULD, layer=3)

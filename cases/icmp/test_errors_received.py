@@ -48,16 +48,21 @@ def settle(lan) -> None:
 def test_net_unreachable_is_only_a_hint(lan):
     """A Destination Unreachable with code 0 (net) is only a hint: the SUT does not treat the destination as unreachable.
 
-    After the tester answers a connected UDP socket's datagram with Net Unreachable, the socket
-    must carry no hard error, and its next datagram must still be sent to the same destination.
+    After the tester answers a connected UDP socket's datagram with Net Unreachable, the
+    socket's next datagram must still be sent to the same destination. Reporting the error to
+    the application is not judged: RFC 1122 4.1.3.3 wants UDP to pass ICMP errors up.
     """
     sock, frame = sut_datagram_to_tester(lan, b"first")
     lan.tester.send(unreachable_about(lan, frame, code=0))
     settle(lan)
-    err = sock.error()
-    assert err == 0, f"a Net Unreachable must not abort the socket's communication; it reported {errno.errorcode.get(err, err)}"
+    sock.error()  # a reported (soft) error is allowed; reading it clears it for the next send
     sock.send(b"second")
-    lan.tester.expect(like(ip_like(src=lan.sut.ip, dst=lan.tester.ip) / UDP(sport=SUT_PORT, dport=PEER_PORT)))
+    try:
+        lan.tester.expect(like(ip_like(src=lan.sut.ip, dst=lan.tester.ip) / UDP(sport=SUT_PORT, dport=PEER_PORT)))
+    except AssertionError as exc:
+        raise AssertionError(
+            f"a Net Unreachable is only a hint and must not stop the SUT sending to that destination; {exc}"
+        ) from None
 
 
 @case("ICMP-ERR-DEMUX-PROTOCOL", rfc=1122, section="3.2.2", level=MUST, layer=3, needs=("sockets",))

@@ -11,6 +11,7 @@ from scapy.packet import Raw
 from cases.icmp.frames import echo_request, ip_like, next_ident
 from conformance.catalog import MAY, MUST, SHOULD, case
 from conformance.match import like
+from conformance.verdict import Inconclusive
 
 MS_PER_DAY = 86_400_000
 UNKNOWN_TYPES = (1, 2, 7, 99, 200, 255)  # unassigned or reserved; none is an error or a query the SUT knows
@@ -21,8 +22,11 @@ UNKNOWN_TYPES = (1, 2, 7, 99, 200, 255)  # unassigned or reserved; none is an er
 def test_echo_request_with_bad_checksum_is_dropped(lan):
     """An Echo Request whose ICMP checksum is wrong is discarded and not answered.
 
-    The checksum protects the whole ICMP message; a message that fails it is corrupt. The
-    SUT's Icmp InCsumErrors counter must count the drop as a second oracle.
+    The checksum protects the whole ICMP message; a message that fails it is corrupt. RFC 792
+    predates requirement keywords and does not spell out the discard: the case reads its
+    definition of the checksum as MUST (a message that fails it is not the one that was sent).
+    The SUT's Icmp InCsumErrors counter must show the message was refused for its checksum, or
+    the silence proves nothing (INCONCLUSIVE); counting is not itself the requirement.
     """
     ident = next_ident()
     good = echo_request(lan.tester.mac, lan.sut.mac, lan.tester.ip, lan.sut.ip, ident=ident, data=b"checksum")
@@ -33,7 +37,8 @@ def test_echo_request_with_bad_checksum_is_dropped(lan):
     lan.tester.send(bad)
     lan.tester.expect_none(like(ip_like(src=lan.sut.ip) / ICMP(type="echo-reply", id=ident)))
     counted = lan.control.counters("snmp").get("Icmp.InCsumErrors", 0) - before
-    assert counted == 1, f"the SUT must count the corrupt message as a checksum error; InCsumErrors rose by {counted}"
+    if counted != 1:
+        raise Inconclusive(f"Icmp.InCsumErrors rose by {counted}, not 1, so the silence cannot be shown to be the checksum discard")
 
 
 @case("ICMP-UNKNOWN-TYPE", title="Unknown ICMP types are silently discarded", rfc=1122, section="3.2.2", level=MUST, layer=3)

@@ -15,7 +15,7 @@ from scapy.layers.inet import ICMP, IP, UDP
 from scapy.packet import Packet
 from scapy.utils import checksum
 
-from conformance.match import Matcher, like
+from conformance.match import Matcher, like, not_equal
 from conformance.verdict import Inconclusive
 from conformance.wire import FENCE_TIMEOUT
 
@@ -132,6 +132,13 @@ def echo_reply(lan, ident: int) -> Matcher:
 def any_icmp_from_sut(lan, why: str) -> Matcher:
     """Any ICMP message from the SUT (an echo reply or an error), named for the report."""
     return like(ip_like(src=lan.sut.ip) / ICMP(), name=f"any ICMP message from the SUT ({why})")
+
+
+def icmp_from_sut_but_parameter_problem(lan, why: str) -> Matcher:
+    """Any ICMP message from the SUT other than Parameter Problem, which RFC 1812 5.2.2 allows
+    (MAY, or SHOULD for a truncated datagram) in answer to some invalid headers."""
+    return like(ip_like(src=lan.sut.ip) / ICMP(), where={"ICMP.type": not_equal(12)},
+                name=f"an ICMP message other than Parameter Problem from the SUT ({why})")
 
 
 def option_bytes(packet: Packet) -> bytes:

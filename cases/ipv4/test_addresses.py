@@ -137,6 +137,11 @@ def test_datagram_to_obsolete_zero_form_subnet_broadcast_is_accepted(lan):
     3.3.6: some hosts substitute 0 for -1 in broadcast addresses, and "all hosts SHOULD
     recognize and accept any of these non-standard broadcast addresses as the destination
     address of an incoming datagram". For 198.18.0.0/24 the zero form is 198.18.0.0.
+
+    Note: RFC 3021 (section 3.1) later added to RFC 1122 3.2.1.3 a rule (h) for this very form:
+    "a packet with such a destination SHOULD be silently discarded. If these packets are not
+    silently discarded, they MUST be treated as IP broadcasts". The two SHOULDs conflict; this
+    case states the 3.3.6 one, and a SUT that discards the datagram follows RFC 3021.
     """
     broadcast_is_delivered(lan, "198.18.0.0", "RFC 1122 3.3.6: the 0 form of a broadcast address SHOULD be accepted")
 
@@ -145,8 +150,8 @@ def test_datagram_to_obsolete_zero_form_subnet_broadcast_is_accepted(lan):
 def test_datagram_to_obsolete_zero_form_limited_broadcast_is_accepted(lan):
     """A datagram to 0.0.0.0, the non-standard all-zeros form of the limited broadcast address, is accepted.
 
-    3.3.6 names {0,0} as the 0 form of the limited broadcast {-1,-1} and says hosts SHOULD
-    accept it as a destination.
+    3.3.6: hosts SHOULD accept as a destination the non-standard broadcast forms that
+    substitute 0 for -1; for the limited broadcast {-1,-1} that form is {0,0}, 0.0.0.0.
     """
     broadcast_is_delivered(lan, "0.0.0.0", "RFC 1122 3.3.6: the 0 form of the limited broadcast SHOULD be accepted")
 

@@ -90,7 +90,8 @@ def test_datagram_with_malformed_option_is_not_processed(lan):
 
     RFC 792: "If the gateway or host processing a datagram finds a problem with the header
     parameters such that it cannot complete processing the datagram it must discard the
-    datagram." An Echo Request with a Record Route pointer of 3 must draw no Echo Reply.
+    datagram." (The lower-case "must" of this pre-RFC 2119 text is read as MUST.) An Echo
+    Request with a Record Route pointer of 3 must draw no Echo Reply.
     """
     ident = next_ident()
     options = route_option(OPT_RR, 3, ["0.0.0.0"]) + bytes([OPT_EOL])

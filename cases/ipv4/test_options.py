@@ -1,4 +1,7 @@
-"""IP option processing on receive and on send (RFC 791 3.1, RFC 1122 3.2.1.8, 3.3.5)."""
+"""IP option processing on receive and on send (RFC 791 3.1, RFC 1122 3.2.1.8, 3.3.5).
+
+RFC 791 predates requirement keywords; the case citing it reads its definition of End of
+Option List as MUST."""
 
 import socket
 
@@ -82,8 +85,8 @@ def test_octets_after_end_of_option_list_are_not_parsed(lan):
 def test_received_options_are_passed_to_transport(lan):
     """The IP options of a received datagram are passed up to the transport layer.
 
-    "There MUST be a means ... that all IP options (except NOP or END-OF-LIST) received on
-    datagrams be passed to the transport layer." A UDP socket that asked for them (IP_RECVOPTS)
+    "All IP options (except NOP or END-OF-LIST) received in datagrams MUST be passed to the
+    transport layer (or to ICMP processing ...)". A UDP socket that asked for them (IP_RECVOPTS)
     receives a datagram with an experimental option (type 30); the option must come up with it.
     """
     sock = lan.app.udp(SUT_PORT)
@@ -116,7 +119,7 @@ def test_transport_layer_can_send_options(lan):
     """The transport layer can specify IP options to be included in the datagrams it sends.
 
     "There MUST be a means for the transport layer to specify IP options to be included in
-    datagrams it sends". A UDP socket sets a Record Route option with room for two addresses;
+    transmitted IP datagrams". A UDP socket sets a Record Route option with room for two addresses;
     its datagram must carry a Record Route option.
     """
     sent = sent_by_socket(lan, route_option(OPT_RR, 4, ["0.0.0.0"] * 2) + bytes([OPT_EOL]))

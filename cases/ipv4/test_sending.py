@@ -1,7 +1,9 @@
 """Header fields of the datagrams the SUT sends: TTL, TOS, identification, flags
-(RFC 791 3.1-3.2, RFC 1122 3.2.1.5-3.2.1.7)."""
+(RFC 791 3.1-3.2, RFC 1122 3.2.1.5-3.2.1.7).
 
-import errno
+RFC 791 predates requirement keywords; the cases citing it read its lower-case "must" and its
+"is NOT permitted" as MUST."""
+
 import socket
 
 from scapy.layers.inet import IP, UDP
@@ -67,8 +69,8 @@ def test_host_never_sends_ttl_zero(lan):
     sock = lan.app.udp(SUT_PORT, connect=(lan.tester.ip, TESTER_PORT))
     try:
         sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 0)
-    except OSError as exc:
-        assert exc.errno == errno.EINVAL, f"refusing TTL 0 is allowed, but with EINVAL; got {exc!r}"
+    except OSError:
+        pass  # refusing TTL 0 is one way to obey; the RFC judges only what is sent
     sock.send(b"ttl zero asked")
     sent = lan.tester.expect(from_sut(lan))
     assert sent[IP].ttl != 0, "RFC 1122 3.2.1.7: a host MUST NOT send a datagram with TTL zero; this one had TTL 0"
@@ -126,8 +128,8 @@ def test_datagram_with_dont_fragment_is_never_fragmented(lan):
     sock.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
     try:
         sock.send(b"d" * 3000)
-    except OSError as exc:
-        assert exc.errno == errno.EMSGSIZE, f"a DF datagram larger than the MTU may be refused with EMSGSIZE; got {exc!r}"
+    except OSError:
+        pass  # refusing the oversized DF datagram is allowed; the RFC judges only what is sent
     lan.tester.expect_none(like(ip_like(src=lan.sut.ip, dst=lan.tester.ip, proto=17),
                                 name="any piece of the DF datagram (RFC 791: fragmentation is NOT permitted)"))
 

@@ -2,6 +2,10 @@
 
 Topology `pmtu_routed`: the router's far link has MTU 1280, its near link 1500. The tester
 sends datagrams for the far host (198.18.2.2) that are larger than 1280 octets.
+
+RFC 1191 section 4 says the router "is required to" return Fragmentation Needed (read as
+MUST); RFC 791 predates requirement keywords, and the cases citing it read its description of
+the DF flag and of fragmentation as MUST.
 """
 
 from scapy.layers.inet import ICMP, IP, UDP

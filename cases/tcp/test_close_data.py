@@ -1,6 +1,11 @@
 """Data around a close: half-close in both directions, RST for data that would be lost, the
 FIN after queued data and its retransmission, and ABORT (RFC 9293 3.6, 3.10.2, 3.10.4, 3.10.5,
-3.10.7.4; RFC 1122 4.2.2.13)."""
+3.10.7.4; RFC 1122 4.2.2.13).
+
+RFC 9293's event processing (3.10) and its description of closing (3.6) are written in lower
+case; these cases take its "must" as MUST, its "should" as SHOULD, and its plain instructions
+("enter the CLOSE-WAIT state", "send an acknowledgment") as MUST, as the establishment cases do.
+"""
 
 import socket
 import struct
@@ -103,10 +108,14 @@ def test_fin_follows_all_queued_data(lan):
     )
 
 
-@case("TCP-CLOSE-FIN-RETRANSMITTED", rfc=9293, section="3.10.4", level=MUST, layer=4, needs=("sockets",),
+@case("TCP-CLOSE-FIN-RETRANSMITTED", rfc=9293, section="3.6", level=MUST, layer=4, needs=("sockets",),
       waits="one retransmission timeout (0.2-1 s)")
 def test_unacknowledged_fin_is_retransmitted(lan):
-    """The FIN occupies sequence space and is retransmitted like data until it is acknowledged."""
+    """The FIN occupies sequence space and is retransmitted like data until it is acknowledged.
+
+    RFC 9293 3.6, case 1: "All segments preceding and including FIN will be retransmitted until
+    acknowledged" (no keyword; read as MUST).
+    """
     flow = establish(lan)
     flow.sock.shutdown(socket.SHUT_WR)
     fin = sut_fin(flow)

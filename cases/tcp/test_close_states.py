@@ -1,5 +1,10 @@
 """Closing a connection: FIN in each state, with the SUT's TCP state as the second oracle
-(RFC 9293 3.6, 3.10.4, 3.10.7.4)."""
+(RFC 9293 3.6, 3.10.4, 3.10.7.4).
+
+RFC 9293's event processing (3.10) and its description of closing (3.6) are written in lower
+case; these cases take its "must" as MUST, its "should" as SHOULD, and its plain instructions
+("enter the CLOSE-WAIT state", "send an acknowledgment") as MUST, as the establishment cases do.
+"""
 
 import socket
 

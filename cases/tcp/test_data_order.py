@@ -1,5 +1,12 @@
 """Data delivery: out-of-order, duplicate and overlapping segments, and what the ACK says
-(RFC 9293 3.10.7.4, RFC 5681 4.2)."""
+(RFC 9293 3.10.7.4, RFC 5681 4.2).
+
+RFC 9293's event processing (3.10.7.4) is written mostly in lower case; these cases take its
+plain instructions (deliver segment text to the user, advance RCV.NXT over the data accepted,
+"if a segment's contents straddle the boundary between old and new, only the new parts are
+processed", send <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>) as MUST, and its upper-case keywords
+(SHLD-31: out-of-order segments SHOULD be held) as written.
+"""
 
 from cases.tcp.flow import answered_before_fence, establish, has, seq_add
 from conformance.catalog import MUST, SHOULD, case

@@ -1,4 +1,10 @@
-"""Timestamps in the data phase: PAWS, TS.Recent and the echo (RFC 7323 3.2, 4.3, 5.3)."""
+"""Timestamps in the data phase: PAWS, TS.Recent and the echo (RFC 7323 3.2, 4.3, 5.3).
+
+RFC 7323 states the rules of 4.3 (which TSval goes into TS.Recent and is echoed) and the PAWS
+test R1 of 5.3 without a keyword of their own; the cases read them as MUST: 4.3 makes precise
+section 3.2's "the sender MUST echo a recently received TSval", and 5.3 gives R1 as the
+processing PAWS requires on every incoming segment of a synchronized connection.
+"""
 
 from cases.tcp.flow import establish, forbid, option
 from conformance.catalog import MUST, SHOULD, case

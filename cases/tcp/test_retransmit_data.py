@@ -31,11 +31,16 @@ def retransmissions(flow, data: bytes, count: int, timeout: float):
     return segs
 
 
-@case("TCP-RETRANSMIT-DATA", rfc=6298, section="5.4", level=MUST, layer=4, needs=("sockets",), also=(9293,),
+@case("TCP-RETRANSMIT-DATA", rfc=9293, section="3.10.8", level=MUST, layer=4, needs=("sockets",), also=(6298,),
       waits="one retransmission timeout (0.2-1 s)")
 def test_unacknowledged_data_is_retransmitted(lan):
     """When the retransmission timer expires, the earliest unacknowledged segment is retransmitted
-    with its original sequence number and data."""
+    with its original sequence number and data.
+
+    RFC 9293 3.10.8 (RETRANSMISSION TIMEOUT): "send the segment at the front of the retransmission
+    queue again", a plain instruction of the event processing, read as MUST. RFC 6298 (5.4) says
+    the same within an algorithm it only RECOMMENDS, so it is not the source of the level.
+    """
     flow = measured_flow(lan)
     try:
         first, again = retransmissions(flow, b"R" * 200, 1, timeout=3.5)

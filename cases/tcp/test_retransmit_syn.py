@@ -19,11 +19,16 @@ def syn_train(lan, count: int, timeout: float):
     return syns
 
 
-@case("TCP-RETRANSMIT-SYN", rfc=9293, section="3.8.1", level=MUST, layer=4, needs=("sockets",), also=(6298,),
+@case("TCP-RETRANSMIT-SYN", rfc=9293, section="3.10.8", level=MUST, layer=4, needs=("sockets",), also=(6298,),
       waits="the initial retransmission timeout (1 s)")
 def test_unanswered_syn_is_retransmitted_unchanged(lan):
     """An unanswered SYN is retransmitted: the same segment, with the same initial sequence number,
-    ports and options."""
+    ports and options.
+
+    RFC 9293 3.10.8: on a retransmission timeout, "send the segment at the front of the
+    retransmission queue again" (a plain instruction, read as MUST); 3.8.3: "SYN retransmissions
+    MUST be handled in the general way just described for data retransmissions".
+    """
     try:
         first, again = syn_train(lan, 1, timeout=3.5)
     except AssertionError:
@@ -74,11 +79,15 @@ def synack_train(lan, count: int, timeout: float):
     return synacks
 
 
-@case("TCP-RETRANSMIT-SYNACK", rfc=9293, section="3.8.1", level=MUST, layer=4, needs=("sockets",), also=(6298,),
+@case("TCP-RETRANSMIT-SYNACK", rfc=9293, section="3.10.8", level=MUST, layer=4, needs=("sockets",), also=(6298,),
       waits="the initial retransmission timeout (1 s)")
 def test_unanswered_syn_ack_is_retransmitted(lan):
     """A SYN-ACK that is not acknowledged is retransmitted with the same sequence and
-    acknowledgment numbers."""
+    acknowledgment numbers.
+
+    RFC 9293 3.10.8: on a retransmission timeout, "send the segment at the front of the
+    retransmission queue again" (a plain instruction, read as MUST).
+    """
     try:
         first, again = synack_train(lan, 1, timeout=3.5)
     except AssertionError:

@@ -73,13 +73,14 @@ def test_keepalive_is_sent_only_after_an_idle_interval(lan):
 @case("TCP-TIMER-KEEPALIVE-NO-DATA", rfc=1122, section="4.2.3.6", level=SHOULD, layer=4, needs=("sockets",),
       waits="the 1 s keep-alive interval")
 def test_keepalive_segment_carries_no_data(lan):
-    """A keep-alive segment carries no data (at most one garbage octet where configured so), with
-    SEG.SEQ = SND.NXT - 1 so that the peer must answer it."""
+    """A keep-alive segment carries no data (at most one garbage octet where configured so).
+
+    "An implementation SHOULD send a keep-alive segment with no data; however, it MAY be
+    configurable to send a keep-alive segment containing one garbage octet". The sequence number
+    RFC 1122 only describes (such a segment "generally contains SEG.SEQ = SND.NXT-1") is not
+    judged.
+    """
     flow = establish(lan)
     keepalive_on(flow)
     probe = flow.take(flow.from_sut(), timeout=3.0)
-    assert probe["TCP"].seq == seq_add(flow.peer.rcv_nxt, -1), (
-        f"a keep-alive should carry SEG.SEQ = SND.NXT - 1 ({seq_add(flow.peer.rcv_nxt, -1):#x}); it carried "
-        f"{probe['TCP'].seq:#x}"
-    )
     assert payload(probe) == b"", f"a keep-alive should carry no data; it carried {len(payload(probe))} octet(s)"

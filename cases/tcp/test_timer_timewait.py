@@ -1,5 +1,10 @@
 """TIME-WAIT: how long it lasts and what it does with a repeated FIN, an RST and new SYNs
-(RFC 9293 3.10.7.4, 3.4.2; RFC 1122 4.2.2.13; RFC 1337 is informational)."""
+(RFC 9293 3.10.7.4, 3.4.2; RFC 1122 4.2.2.13; RFC 1337 is informational).
+
+RFC 9293's event processing (3.10) and its description of closing (3.6) are written in lower
+case; these cases take its "must" as MUST, its "should" as SHOULD, and its plain instructions
+("enter the CLOSE-WAIT state", "send an acknowledgment") as MUST, as the establishment cases do.
+"""
 
 import socket
 

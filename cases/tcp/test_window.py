@@ -15,6 +15,10 @@ PROBE_TIMEOUT = 2.5  # the first probe comes after one RTO (1 s before any RTT s
 def test_sut_sends_no_data_beyond_the_offered_window(lan):
     """The SUT sends no data beyond the right edge of the window the peer offered (SND.UNA + SND.WND).
 
+    RFC 9293 3.8.6: the sender "packages the data to be transmitted into segments that fit the
+    current window"; its glossary puts the new sequence numbers a TCP may emit between SND.NXT
+    and SND.UNA + SND.WND - 1. Neither sentence carries a keyword; they are read as MUST.
+
     The tester offers a 1000-octet window and acknowledges nothing; the SUT's application writes
     5000 octets. The SUT may send up to 1000 octets, and not one more.
     """
