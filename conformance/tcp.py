@@ -8,7 +8,6 @@ clause talks about (an RST one byte off, a SYN in ESTABLISHED) and read what the
 from __future__ import annotations
 
 import itertools
-import time
 from typing import Any
 
 from scapy.layers.inet import IP, TCP, in4_chksum
@@ -140,26 +139,13 @@ class TcpPeer:
         """Wait until the SUT has processed everything sent so far: an echo through the Port's
         fence is answered only after the frames before it. Frames that arrived before the sync
         no longer count as answers to later sends."""
-        if self.port.fence is None:
-            raise ValueError("sync needs a fence on the tester's Port")
-        probe, answer = self.port.fence()
-        self.port.exchange(probe, expect=answer)
+        self.port.sync()
 
     def answer_to(self, frame: Packet, matcher: Matcher | None = None) -> Packet | None:
         """Send `frame` and return the first segment like `matcher` (default: any segment of
         this connection from the SUT) that arrived before the fence's answer, or None. For
         requirements that allow either an answer or silence, and judge whichever came."""
-        want = matcher or self.from_sut()
-        self.port.capture.drain()
-        start = len(self.port.capture.frames)
-        sent_ns = time.time_ns()  # frames stamped earlier were on their way before the stimulus
-        self.port.send(frame)
-        self.sync()
-        for f in self.port.capture.frames[start:]:
-            if f.port == self.port.name and f.direction == "in" and f.t_ns >= sent_ns and not f.consumed and want(f.packet):
-                f.consumed = True
-                return f.packet
-        return None
+        return self.port.before_fence(matcher or self.from_sut(), stimulus=frame)
 
 
 def tcp_options(segment: Packet) -> dict[Any, Any]:

@@ -177,6 +177,7 @@ class Port:
             self._fd = sock.fileno()
             self._own_fd = True
         self._mark_ns = 0
+        self._fence_index = 0  # where in the capture the last fence answer stands
         self._decode: Callable[[bytes], Packet] = Ether if linktype == LINKTYPE_ETHERNET else IP
         if ip is not None and mac is not None:
             self.claims[ip] = mac
@@ -277,6 +278,35 @@ class Port:
         self.send(frame)
         return self.expect(expect, timeout)
 
+    def sync(self) -> Packet:
+        """Send the Port's fence and wait for its answer: the SUT handles frames in order, so
+        everything sent before has been dealt with (and answered) once it is in. Frames that
+        arrived before no longer count as answers to what is sent next. Inconclusive when the
+        fence is not answered."""
+        if self.fence is None:
+            raise ValueError(f"Port {self.name} has no fence to sync with")
+        probe, answer = self.fence()
+        self.send(probe, note="fence")
+        self._await_fence(answer, len(self.capture.frames) - 1)
+        return self.capture.frames[self._fence_index].packet
+
+    def before_fence(self, matcher: Matcher, *, stimulus: Packet | bytes | None = None) -> Packet | None:
+        """Send `stimulus` (if given), then the fence; return the first unconsumed frame like
+        `matcher` that arrived after the last send and before the fence's answer, or None.
+
+        For requirements that allow either an answer or silence, and for "at once": the order
+        of the SUT's own answers decides, not a clock the tester's scheduling could disturb."""
+        if stimulus is not None:
+            self.send(stimulus)
+        since = self._mark_ns
+        self.sync()
+        for frame in self.capture.frames[: self._fence_index]:
+            if (frame.port == self.name and frame.direction == "in" and frame.t_ns >= since
+                    and not frame.consumed and matcher(frame.packet)):
+                frame.consumed = True
+                return frame.packet
+        return None
+
     def expect_none(
         self,
         matcher: Matcher,
@@ -327,6 +357,7 @@ class Port:
                 if f.port == self.name and f.direction == "in" and answer(f.packet):
                     f.note = "fence answer"
                     f.consumed = True
+                    self._fence_index = i
                     return [g for g in frames[:i] if g.port == self.name and g.t_ns >= self._mark_ns]
             checked = len(frames)
             left = deadline - time.monotonic()

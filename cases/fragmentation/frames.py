@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from scapy.layers.inet import IP
 from scapy.packet import Packet
 
-from cases.ipv4.frames import FLAG_MF, fence_in, frames_since, ip_header
+from cases.ipv4.frames import FLAG_MF, frames_since, ip_header
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def fragment(datagram: bytes, pieces: list[Piece], *, options_everywhere: bool =
 def sut_fragments(lan, start: int, proto: int) -> dict[int, list[Packet]]:
     """The SUT's datagrams of protocol `proto` to the tester received since `start`, fenced,
     grouped by identification, each group sorted by fragment offset."""
-    fence_in(lan)
+    lan.tester.sync()
     groups: dict[int, list[Packet]] = defaultdict(list)
     for packet in frames_since(lan, start):
         if IP in packet and packet[IP].src == lan.sut.ip and packet[IP].dst == lan.tester.ip and packet[IP].proto == proto:

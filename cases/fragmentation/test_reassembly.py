@@ -13,7 +13,7 @@ under RFC 1122 3.3.2's "The IP layer MUST implement reassembly of IP datagrams".
 import pytest
 from scapy.layers.inet import ICMP, IP
 
-from cases.fragmentation.frames import Piece, fence_in, fragment, frames_since, split
+from cases.fragmentation.frames import Piece, fragment, frames_since, split
 from cases.ipv4.frames import (
     OPT_EOL,
     OPT_RR,
@@ -106,7 +106,7 @@ def test_duplicate_fragments_are_reassembled_once(lan):
     send_all(lan, [frags[0], frags[1], frags[0], frags[1], frags[2]])
     reply = lan.tester.expect(echo_reply(lan, ident))
     assert reply_data(reply) == data, "the reassembled data must equal the data sent"
-    fence_in(lan)
+    lan.tester.sync()
     replies = [p for p in frames_since(lan, start) if echo_reply(lan, ident)(p)]
     assert len(replies) == 1, f"the datagram must be delivered once, so answered once; {len(replies)} Echo Replies came"
 
@@ -273,7 +273,7 @@ def test_interleaved_fragments_of_two_datagrams_are_both_reassembled(lan):
     frags = {i: fragment(echo_datagram(lan, i, data[i]), split(8 + 556, 192)) for i in (a, b)}
     start = len(lan.tester.capture.frames)
     send_all(lan, [f for pair in zip(frags[a], frags[b], strict=True) for f in pair])
-    fence_in(lan)  # A's reply comes before B's last fragment is sent: read both from the capture
+    lan.tester.sync()  # A's reply comes before B's last fragment is sent: read both from the capture
     arrived = frames_since(lan, start)
     for ident in (a, b):
         replies = [p for p in arrived if echo_reply(lan, ident)(p)]

@@ -15,7 +15,7 @@ from scapy.layers.inet import IP
 from scapy.packet import Packet
 from scapy.utils import checksum
 
-from cases.fragmentation.frames import fence_in, frames_since, reassemble, sut_fragments
+from cases.fragmentation.frames import frames_since, reassemble, sut_fragments
 from cases.ipv4.frames import (
     OPT_EOL,
     OPT_LSRR,
@@ -49,7 +49,7 @@ def sent_in_fragments(lan, options: bytes = b"", dst: str | None = None) -> list
 
 
 def _to(lan, start: int, dst: str) -> dict[int, list[Packet]]:
-    fence_in(lan)
+    lan.tester.sync()
     group = [p for p in frames_since(lan, start) if IP in p and p[IP].src == lan.sut.ip and p[IP].dst == dst and p[IP].proto == PROTO_UDP]
     return {group[0][IP].id: sorted(group, key=lambda p: p[IP].frag)} if group else {}
 

@@ -16,8 +16,6 @@ from scapy.packet import Packet
 from scapy.utils import checksum
 
 from conformance.match import Matcher, like, not_equal
-from conformance.verdict import Inconclusive
-from conformance.wire import FENCE_TIMEOUT
 
 ETHERTYPE_IPV4 = b"\x08\x00"
 BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
@@ -217,15 +215,6 @@ class AnyOf(Matcher):
         return [] if any(not diffs for diffs in found) else min(found, key=len)
 
 
-def fence_in(lan) -> None:
-    """Send the tester's echo fence and wait for its answer: whatever the SUT sent because of
-    earlier frames has arrived by then (the SUT handles frames in order)."""
-    probe, answer = lan.tester.fence()
-    lan.tester.send(probe, note="fence")
-    try:
-        lan.tester.expect(answer, timeout=FENCE_TIMEOUT)
-    except AssertionError:
-        raise Inconclusive(f"the fence probe ({answer.describe()}) got no answer within {FENCE_TIMEOUT} s") from None
 
 
 def frames_since(lan, start: int) -> list[Packet]:

@@ -21,7 +21,6 @@ from cases.ipv4.frames import (
     echo_datagram,
     echo_reply,
     ether,
-    fence_in,
     find_option,
     frames_since,
     ip_like,
@@ -199,7 +198,7 @@ def test_host_never_sends_two_source_route_options(lan):
         pass  # refusing the options is one way to obey
     start = len(lan.tester.capture.frames)
     sock.send(b"two source routes asked")
-    fence_in(lan)
+    lan.tester.sync()
     for packet in frames_since(lan, start):
         if UDP in packet and packet[UDP].sport == SUT_PORT:
             count = sum(1 for o in parse_options(option_bytes(packet)) if o.kind in (OPT_LSRR, OPT_SSRR))

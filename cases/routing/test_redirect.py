@@ -96,11 +96,6 @@ def _redirect_frame(lan, from_ip: str, from_mac: str, new_gw: str, quoted):
             / ICMP(type=5, code=1, gw=new_gw) / inner)
 
 
-def _settle(lan) -> None:
-    """An echo exchange with the SUT: it handles frames in order, so once the echo is answered
-    the frames sent before were handled, and any ARP request they caused was answered."""
-    probe, answer = lan.tester.fence()
-    lan.tester.exchange(probe, expect=answer)
 
 
 def _resolve_new_gateway(lan) -> None:
@@ -121,7 +116,7 @@ def test_host_follows_redirect_from_its_gateway(lan):
     _resolve_new_gateway(lan)
     sock, first = _udp_out_via_gateway(lan, 7101)
     lan.tester.send(_redirect_frame(lan, lan.gateway.ip, lan.gateway.mac, NEW_GW, first))
-    _settle(lan)
+    lan.tester.sync()
     sock.send(b"after-redirect")
     after = lan.tester.expect(like(IP(dst=OLD_GW_DST) / UDP(dport=7101)))
     assert after[Ether].dst == NEW_GW_MAC, (
@@ -143,7 +138,7 @@ def test_host_follows_redirect_to_gateway_not_yet_resolved(lan):
     lan.tester.claims[NEW_GW] = NEW_GW_MAC
     sock, first = _udp_out_via_gateway(lan, 7102)
     lan.tester.send(_redirect_frame(lan, lan.gateway.ip, lan.gateway.mac, NEW_GW, first))
-    _settle(lan)  # an ARP request for the new gateway, if the SUT sends one, is answered
+    lan.tester.sync()  # an ARP request for the new gateway, if the SUT sends one, is answered
     sock.send(b"after-redirect")
     after = lan.tester.expect(like(IP(dst=OLD_GW_DST) / UDP(dport=7102)))
     assert after[Ether].dst == NEW_GW_MAC, (
@@ -162,7 +157,7 @@ def test_host_ignores_redirect_not_from_current_gateway(lan):
     _resolve_new_gateway(lan)
     sock, first = _udp_out_via_gateway(lan, 7103)
     lan.tester.send(_redirect_frame(lan, "198.18.0.9", "02:00:00:00:00:09", NEW_GW, first))
-    _settle(lan)
+    lan.tester.sync()
     sock.send(b"after-redirect")
     after = lan.tester.expect(like(IP(dst=OLD_GW_DST) / UDP(dport=7103)))
     assert after[Ether].dst == lan.gateway.mac, (
@@ -184,7 +179,7 @@ def test_host_ignores_redirect_to_gateway_off_its_subnet(lan):
     # Sent twice: a host that resolves a new gateway before using it has done so by the second.
     for _ in range(2):
         lan.tester.send(_redirect_frame(lan, lan.gateway.ip, lan.gateway.mac, "198.18.7.7", first))
-        _settle(lan)
+        lan.tester.sync()
     sock.send(b"after-redirect")
     after = lan.tester.expect(like(IP(dst=OLD_GW_DST) / UDP(dport=7104)))
     assert after[Ether].dst == lan.gateway.mac, (

@@ -302,23 +302,10 @@ def answered_before_fence(flow: Flow, matcher: Matcher) -> Packet | None:
     and return the first segment like `matcher` that the SUT sent before the fence's answer, or
     None. This judges "at once" by the order of the SUT's own answers, not by a clock that the
     tester's scheduling could disturb."""
-    port = flow.port
-    start = len(port.capture.frames)
-    for frame in reversed(port.capture.frames):
-        if frame.direction == "out" and frame.port == port.name:
-            break
-        start -= 1
-    probe, answer = port.fence()
-    port.send(probe, note="fence")
-    fence = port.expect(answer)
-    for frame in port.capture.frames[start:]:
-        if frame._packet is fence:
-            return None
-        if frame.direction == "in" and not frame.consumed and matcher(frame.packet):
-            frame.consumed = True
-            flow.note_ts(frame.packet)
-            return frame.packet
-    return None
+    segment = flow.port.before_fence(matcher)
+    if segment is not None:
+        flow.note_ts(segment)
+    return segment
 
 
 class DataPast:

@@ -56,15 +56,6 @@ def counter_changes(before: dict[str, int], after: dict[str, int], prefix: str =
     return {k: after[k] - before.get(k, 0) for k in after if k.startswith(prefix) and after[k] != before.get(k, 0)}
 
 
-def fence_in(lan) -> None:
-    """Send the tester's echo fence and wait for its answer: the SUT has handled every frame
-    sent before it (an ICMP error, say) once the answer is in."""
-    probe, answer = lan.tester.fence()
-    lan.tester.send(probe, note="fence")
-    try:
-        lan.tester.expect(answer, timeout=FENCE_TIMEOUT)
-    except AssertionError:
-        raise Inconclusive(f"the fence probe ({answer.describe()}) got no answer within {FENCE_TIMEOUT} s") from None
 
 
 def establish_port_unreachable(lan) -> None:

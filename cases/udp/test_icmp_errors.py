@@ -9,7 +9,6 @@ from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
-from cases.udp.delivery import fence_in
 from cases.udp.frames import SUT_PORT, TESTER_PORT, from_sut
 from conformance.catalog import MUST, case
 
@@ -44,7 +43,7 @@ def test_port_unreachable_reaches_connected_socket(lan, quote):
     if quote != "whole-datagram":
         offending = offending[: dgram[IP].ihl * 4 + 8]
     lan.tester.send(icmp_error(lan.tester.mac, lan.tester.ip, lan, 3, 3, offending))
-    fence_in(lan)
+    lan.tester.sync()
     err = sock.error()
     assert err == errno.ECONNREFUSED, (
         f"RFC 1122 4.1.3.3: UDP MUST pass ICMP errors up to the application; the connected socket must report "
@@ -77,7 +76,7 @@ def test_icmp_error_reaches_application_asking_for_errors(lan, error):
     sock.sendto(b"to a far host", (FAR_HOST, TESTER_PORT))
     dgram = lan.tester.expect(from_sut(lan, dst=FAR_HOST))
     lan.tester.send(icmp_error(lan.gateway.mac, lan.gateway.ip, lan, type_, code, bytes(dgram[IP])))
-    fence_in(lan)
+    lan.tester.sync()
     try:
         _data, ancillary, _flags, _addr = sock.recvmsg(flags=socket.MSG_ERRQUEUE, timeout=0)
     except TimeoutError:

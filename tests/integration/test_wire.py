@@ -123,3 +123,13 @@ def test_the_testers_kernel_never_answers_what_the_sut_sends():
     assert outgoing, "the monitor must see the Port's own frames leave"
     strangers = [Ether(d).summary() for d in outgoing if d not in sent_by_port]
     assert strangers == [], f"the tester's kernel sent frames of its own: {strangers}"
+
+
+def test_before_fence_returns_the_answer_or_none_and_sync_ends_on_the_fence(lan):
+    assert lan.tester.before_fence(reply(11), stimulus=echo(lan, 11)) is not None
+    assert lan.tester.before_fence(reply(12), stimulus=echo(lan, 12, chksum=0x1)) is None, "a dropped probe has no answer"
+    lan.tester.send(echo(lan, 13))
+    answer = lan.tester.sync()
+    assert answer[ICMP].type == 0 and answer[ICMP].id != 13, "sync returns the fence's own answer"
+    with pytest.raises(NoMatch):
+        lan.tester.expect(reply(13), timeout=0.1)  # it came before the sync: not an answer to later sends
