@@ -212,7 +212,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
             for pat in selection.ids:
                 if not any(fnmatchcase(k, pat.upper()) for k in known):
-                    raise pytest.UsageError(f"--case {pat}: no case has that id (see `conformance list`)")
+                    raise pytest.UsageError(f"no case has the id {pat!r} (see 'conformance list')")
         keep: list[pytest.Item] = []
         drop: list[pytest.Item] = []
         for item, info in infos:
