@@ -327,7 +327,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         argv += ["--baseline", args.baseline]
     if args.shuffle:
         argv += ["--shuffle", args.shuffle]
-    argv += ["--progress", "-q", *args.pytest_args]
+    # The report holds every failure's detail; the terminal shows one line per case and a summary.
+    argv += ["--progress", "-q", "--tb=no", "-rN", *args.pytest_args]
     code = int(pytest.main(argv))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("conformance run: no case matches the selection", file=sys.stderr)

@@ -430,15 +430,16 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         counts = by_level.get(level, {})
         if any(counts.values()):
             tr.write_line(f"{level:6} " + "  ".join(f"{k} {v}" for k, v in counts.items()))
-    failures = [c for c in results["cases"] if c["outcome"] in ("fail", "error")]
+    cases = config.stash.get(REPORT_KEY, {}).get("cases") or results["cases"]  # with baseline marks, if any
+    failures = [c for c in cases if c["outcome"] in ("fail", "error")]
     order = {"MUST": 0, "SHOULD": 1, "MAY": 2}
     for c in sorted(failures, key=lambda c: (order[c["level"]], c["id"])):
         first = (c["message"] or "").splitlines()[0] if c["message"] else ""
-        tr.write_line(f"{c['outcome'].upper():5} {c['level']:6} {c['id']}: {first}"[:200])
+        known = "known " if (c.get("baseline") or {}).get("deviation") and c["baseline"]["match"] else ""
+        tr.write_line(f"{known}{c['outcome'].upper():5} {c['level']:6} {c['id']}: {first}"[:200])
     if state.enabled:
         tr.write_line(f"results: {state.run_dir / 'results.json'}")
     _report_summary(tr, config)
-
 
 
 # The report and the baseline (conformance.report): rendered on the controller at the end.
