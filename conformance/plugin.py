@@ -171,8 +171,6 @@ def pytest_configure(config: pytest.Config) -> None:
         _load_baseline(config)
 
 
-
-
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
 def pytest_configure_node(node: Any) -> None:
     """xdist controller -> worker: share one run id and report directory."""
@@ -280,7 +278,6 @@ def _verdict(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Verdict:
     exc = call.excinfo
     if report.skipped:
         if exc is not None and isinstance(exc.value, Inconclusive):
-            report.conformance_inconclusive = True  # type: ignore[attr-defined]
             return Verdict.INCONCLUSIVE
         return Verdict.SKIP
     if call.when == "call" and exc is not None and isinstance(exc.value, AssertionError):
@@ -353,8 +350,6 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _prepare_run(config)
 
 
-
-
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     config = node.config
@@ -377,10 +372,8 @@ def _prepare_run(config: pytest.Config) -> None:
         return
     ns = Namespace("sysctl-snapshot")
     try:
-        with ns.entered():
-            for key, value in target.sysctls.items():
-                with open("/proc/sys/" + key.replace(".", "/"), "w") as f:
-                    f.write(str(value))
+        for key, value in target.sysctls.items():
+            ns.write_sysctl(key, value)
         config.stash[SNAPSHOT_KEY] = sysctl_snapshot(ns)
     finally:
         ns.close()
