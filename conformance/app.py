@@ -74,6 +74,21 @@ class SutSocket:
             raise TimeoutError(f"nothing to read on the SUT socket within {timeout:g} s")
         return self.sock.recv(size)
 
+    def read(self, size: int, timeout: float = 1.0) -> bytes:
+        """What the application reads until `size` octets came, the stream ended, or `timeout`
+        passed without them: never more than that, and b'' if nothing arrived."""
+        got = b""
+        deadline = time.monotonic() + timeout
+        while len(got) < size and (left := deadline - time.monotonic()) > 0:
+            try:
+                chunk = self.recv(size - len(got), timeout=left)
+            except TimeoutError:
+                break
+            if not chunk:
+                break
+            got += chunk
+        return got
+
     def read_available(self, size: int = 65535) -> bytes:
         """Everything readable right now without waiting (b'' when nothing is)."""
         try:

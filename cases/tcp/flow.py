@@ -174,20 +174,7 @@ class Flow:
 
     def app_read(self, size: int, timeout: float = 1.0) -> bytes:
         """What the SUT's application reads, until `size` octets came or nothing more arrives."""
-        got = b""
-        deadline = time.monotonic() + timeout
-        while len(got) < size:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            try:
-                chunk = self.sock.recv(65535, timeout=left)
-            except TimeoutError:
-                break
-            if not chunk:
-                break
-            got += chunk
-        return got
+        return self.sock.read(size, timeout)
 
 
 def has_no(flags: str) -> Predicate:
