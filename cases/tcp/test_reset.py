@@ -27,14 +27,26 @@ def _closed(lan):
     return peer(lan, dport=CLOSED_PORT, isn=SEQ)
 
 
+def _assert_rst_acking(rst, ack: int, why: str) -> None:
+    """The answer to a segment without ACK: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>."""
+    assert rst[TCP].flags == "RA", f"the answer to a segment without ACK must be RST+ACK; came flags {rst[TCP].flags}"
+    assert (rst[TCP].seq, rst[TCP].ack) == (0, ack), (
+        f"the RST must be <SEQ=0><ACK={ack:#x}> ({why}); came <SEQ={rst[TCP].seq:#x}><ACK={rst[TCP].ack:#x}>"
+    )
+
+
+def _assert_rst_from_ack_field(rst) -> None:
+    """The answer to a segment with ACK: <SEQ=SEG.ACK><CTL=RST>, without ACK."""
+    assert rst[TCP].flags == "R", f"the RST for a segment with ACK must carry RST alone; came flags {rst[TCP].flags}"
+    assert rst[TCP].seq == ACK, f"the RST must take its sequence number from SEG.ACK ({ACK:#x}); came {rst[TCP].seq:#x}"
+
+
 @case("TCP-RST-CLOSED-SYN", rfc=9293, section="3.10.7.1", level=MUST, layer=4, also=(1122,))
 def test_syn_to_closed_port_gets_rst_ack(lan):
     """A SYN to a port with no listener is answered with <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>."""
     tcp = _closed(lan)
     rst = lan.tester.exchange(tcp.segment("S", options=[("MSS", 1460)]), expect=tcp.from_sut())
-    assert rst[TCP].flags == "RA", f"the answer must be RST+ACK (the SYN had no ACK); came flags {rst[TCP].flags}"
-    assert rst[TCP].seq == 0, f"a RST for a segment without ACK must have sequence number 0; came {rst[TCP].seq:#x}"
-    assert rst[TCP].ack == seq_add(SEQ, 1), f"the RST must acknowledge SEG.SEQ+1 ({seq_add(SEQ, 1):#x}, the SYN counts one); came {rst[TCP].ack:#x}"
+    _assert_rst_acking(rst, seq_add(SEQ, 1), "the SYN counts one")
 
 
 @case("TCP-RST-CLOSED-SYN-DATA", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
@@ -42,12 +54,7 @@ def test_syn_with_data_to_closed_port_acknowledges_syn_and_data(lan):
     """A SYN carrying data to a closed port is answered with a RST acknowledging SEG.SEQ + 1 + data length."""
     tcp = _closed(lan)
     rst = lan.tester.exchange(tcp.segment("S", b"x" * 20), expect=tcp.from_sut())
-    want = seq_add(SEQ, 21)
-    assert rst[TCP].flags == "RA", f"the answer must be RST+ACK; came flags {rst[TCP].flags}"
-    assert (rst[TCP].seq, rst[TCP].ack) == (0, want), (
-        f"the RST must be <SEQ=0><ACK={want:#x}> (SEG.SEQ + SEG.LEN, SYN and 20 bytes); came "
-        f"<SEQ={rst[TCP].seq:#x}><ACK={rst[TCP].ack:#x}>"
-    )
+    _assert_rst_acking(rst, seq_add(SEQ, 21), "SEG.SEQ + SEG.LEN: the SYN and 20 bytes")
 
 
 @case("TCP-RST-CLOSED-ACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
@@ -55,8 +62,7 @@ def test_ack_to_closed_port_gets_rst_from_ack_field(lan):
     """An ACK-bearing segment to a closed port is answered with <SEQ=SEG.ACK><CTL=RST>, without ACK."""
     tcp = _closed(lan)
     rst = lan.tester.exchange(tcp.segment("A", ack=ACK), expect=tcp.from_sut())
-    assert rst[TCP].flags == "R", f"the RST for a segment with ACK must carry RST alone; came flags {rst[TCP].flags}"
-    assert rst[TCP].seq == ACK, f"the RST must take its sequence number from SEG.ACK ({ACK:#x}); came {rst[TCP].seq:#x}"
+    _assert_rst_from_ack_field(rst)
 
 
 @case("TCP-RST-CLOSED-DATA-ACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
@@ -64,8 +70,7 @@ def test_data_with_ack_to_closed_port_gets_rst_from_ack_field(lan):
     """A data segment with ACK to a closed port is answered with <SEQ=SEG.ACK><CTL=RST>, whatever its length."""
     tcp = _closed(lan)
     rst = lan.tester.exchange(tcp.segment("PA", b"y" * 100, ack=ACK), expect=tcp.from_sut())
-    assert rst[TCP].flags == "R", f"the RST must carry RST alone; came flags {rst[TCP].flags}"
-    assert rst[TCP].seq == ACK, f"the RST must take its sequence number from SEG.ACK ({ACK:#x}); came {rst[TCP].seq:#x}"
+    _assert_rst_from_ack_field(rst)
 
 
 @case("TCP-RST-CLOSED-DATA-NOACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
@@ -73,11 +78,7 @@ def test_data_without_ack_to_closed_port_acknowledges_data(lan):
     """A data segment without ACK to a closed port is answered with <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>."""
     tcp = _closed(lan)
     rst = lan.tester.exchange(tcp.segment("P", b"z" * 33), expect=tcp.from_sut())
-    want = seq_add(SEQ, 33)
-    assert rst[TCP].flags == "RA", f"the answer must be RST+ACK; came flags {rst[TCP].flags}"
-    assert (rst[TCP].seq, rst[TCP].ack) == (0, want), (
-        f"the RST must be <SEQ=0><ACK={want:#x}>; came <SEQ={rst[TCP].seq:#x}><ACK={rst[TCP].ack:#x}>"
-    )
+    _assert_rst_acking(rst, seq_add(SEQ, 33), "SEG.SEQ + SEG.LEN: 33 bytes")
 
 
 @case("TCP-RST-CLOSED-SYN-FIN", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
@@ -85,12 +86,7 @@ def test_syn_fin_to_closed_port_counts_both_flags(lan):
     """A SYN+FIN to a closed port is answered with a RST acknowledging SEG.SEQ + 2: SYN and FIN each occupy one sequence number."""
     tcp = _closed(lan)
     rst = lan.tester.exchange(tcp.segment("SF"), expect=tcp.from_sut())
-    want = seq_add(SEQ, 2)
-    assert rst[TCP].flags == "RA", f"the answer must be RST+ACK; came flags {rst[TCP].flags}"
-    assert (rst[TCP].seq, rst[TCP].ack) == (0, want), (
-        f"the RST must be <SEQ=0><ACK={want:#x}> (SYN and FIN count one each); came "
-        f"<SEQ={rst[TCP].seq:#x}><ACK={rst[TCP].ack:#x}>"
-    )
+    _assert_rst_acking(rst, seq_add(SEQ, 2), "SYN and FIN count one each")
 
 
 @case("TCP-RST-CLOSED-NULL", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
@@ -98,11 +94,7 @@ def test_segment_without_flags_to_closed_port_gets_rst(lan):
     """A segment with no control flags at all to a closed port is answered with <SEQ=0><ACK=SEG.SEQ><CTL=RST,ACK>."""
     tcp = _closed(lan)
     rst = lan.tester.exchange(tcp.segment(""), expect=tcp.from_sut())
-    assert rst[TCP].flags == "RA", f"the answer must be RST+ACK; came flags {rst[TCP].flags}"
-    assert (rst[TCP].seq, rst[TCP].ack) == (0, SEQ), (
-        f"the RST must be <SEQ=0><ACK={SEQ:#x}> (the segment occupies no sequence space); came "
-        f"<SEQ={rst[TCP].seq:#x}><ACK={rst[TCP].ack:#x}>"
-    )
+    _assert_rst_acking(rst, SEQ, "the segment occupies no sequence space")
 
 
 @case("TCP-RST-CLOSED-FIN", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
@@ -110,12 +102,7 @@ def test_fin_without_ack_to_closed_port_counts_fin(lan):
     """A FIN without ACK to a closed port is answered with <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>: the FIN occupies one sequence number."""
     tcp = _closed(lan)
     rst = lan.tester.exchange(tcp.segment("F"), expect=tcp.from_sut())
-    want = seq_add(SEQ, 1)
-    assert rst[TCP].flags == "RA", f"the answer must be RST+ACK; came flags {rst[TCP].flags}"
-    assert (rst[TCP].seq, rst[TCP].ack) == (0, want), (
-        f"the RST must be <SEQ=0><ACK={want:#x}> (the FIN counts one); came "
-        f"<SEQ={rst[TCP].seq:#x}><ACK={rst[TCP].ack:#x}>"
-    )
+    _assert_rst_acking(rst, seq_add(SEQ, 1), "the FIN counts one")
 
 
 @case("TCP-RST-CLOSED-NO-RST-FOR-RST", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
