@@ -157,11 +157,7 @@ class SutApps:
 
     def listen(self, port: int, backlog: int = 8, options: dict[tuple[int, int], int | bytes] | None = None) -> Listener:
         """A TCP listener on the SUT's address; `options` are set before bind/listen."""
-        sock = self._socket(socket.SOCK_STREAM, options)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.ip, port))
-        sock.listen(backlog)
-        return Listener(sock)
+        return self.listen_at(self.ip, port, backlog, options)
 
     def connect(self, dst: str, port: int, src_port: int = 0,
                 options: dict[tuple[int, int], int | bytes] | None = None) -> SutSocket:
@@ -175,11 +171,8 @@ class SutApps:
         return SutSocket(sock)
 
     def udp(self, port: int = 0, connect: tuple[str, int] | None = None) -> SutSocket:
-        sock = self._socket(socket.SOCK_DGRAM)
-        sock.bind((self.ip, port))
-        if connect is not None:
-            sock.connect(connect)
-        return SutSocket(sock)
+        """A UDP socket on the SUT's address, connected to `connect` if given."""
+        return self.udp_at(self.ip, port, connect)
 
     def wait_until(self, predicate: Any, timeout: float = 1.0, what: str = "condition") -> None:
         """Poll a SUT-side condition (e.g. a TCP state) until it holds; for state the kernel

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from conformance.app import TCP_STATES
 from conformance.netns import Namespace
 from conformance.profile import Profile
 from conformance.topology import Node
@@ -317,7 +318,7 @@ class SutControl:
             f = line.split()
             local, remote, state = f[1], f[2], int(f[3], 16)
             timer, when = f[5].split(":")
-            out.append(TcpConnection(_proc_endpoint(local), _proc_endpoint(remote), TCP_PROC_STATES.get(state, str(state)),
+            out.append(TcpConnection(_proc_endpoint(local), _proc_endpoint(remote), TCP_STATES.get(state, str(state)),
                                      int(timer, 16), int(when, 16) / 100.0))
         return out
 
@@ -346,12 +347,6 @@ def sysctl_snapshot(ns: Namespace) -> dict[str, str]:
                     except OSError:
                         continue  # write-only or refusing entries (e.g. route/flush)
     return dict(sorted(out.items()))
-
-
-TCP_PROC_STATES = {
-    1: "ESTABLISHED", 2: "SYN-SENT", 3: "SYN-RECEIVED", 4: "FIN-WAIT-1", 5: "FIN-WAIT-2", 6: "TIME-WAIT",
-    7: "CLOSED", 8: "CLOSE-WAIT", 9: "LAST-ACK", 10: "LISTEN", 11: "CLOSING",
-}
 
 
 @dataclass(frozen=True)
