@@ -65,6 +65,14 @@ class CaseInfo:
     needs: tuple[str, ...] = ()  # SUT capabilities the case relies on, e.g. "sysctl"
     waits: str = ""  # a deliberate wait the case cannot avoid, named for the report
     extra_rfcs: tuple[int, ...] = field(default=())
+    # The optional feature the case exercises (an optional specification, an option a host may
+    # ignore, a negotiated TCP option): a SUT that lacks it is "not implemented", not a failure.
+    optional: str = ""
+
+    @property
+    def judges_optional(self) -> bool:
+        """A MAY is optional by definition; other levels only when the case names the feature."""
+        return self.level is Level.MAY or bool(self.optional)
 
     @property
     def protocol(self) -> str:
@@ -114,12 +122,18 @@ def case(
     needs: Iterable[str] = (),
     waits: str = "",
     also: Iterable[int] = (),
+    optional: str = "",
 ) -> Callable[[F], F]:
-    """Declare a test function as the conformance case `case_id`."""
+    """Declare a test function as the conformance case `case_id`.
+
+    `optional` names the optional feature a MUST or SHOULD case depends on (e.g. "RFC 5227
+    address conflict detection", "the TCP Timestamps option"); the case calls
+    `conformance.verdict.not_implemented(reason)` when the SUT shows it lacks it.
+    """
 
     def wrap(fn: F) -> F:
         info = make_info(fn, case_id, rfc=rfc, section=section, level=level, layer=layer, title=title,
-                         tags=tags, needs=needs, waits=waits, also=also)
+                         tags=tags, needs=needs, waits=waits, also=also, optional=optional)
         return pytest.mark.conformance_case(info=info)(fn)  # type: ignore[no-any-return]
 
     return wrap
@@ -127,7 +141,7 @@ def case(
 
 def make_info(fn: Callable[..., Any], case_id: str, *, rfc: int, section: str, level: Level | str, layer: int,
               title: str | None, tags: Iterable[str], needs: Iterable[str], waits: str,
-              also: Iterable[int]) -> CaseInfo:
+              also: Iterable[int], optional: str = "") -> CaseInfo:
     where = f"{fn.__module__}.{fn.__qualname__}"
     if not ID_PATTERN.match(case_id):
         raise CatalogError(f"{where}: case id {case_id!r} must be upper case and start with one of {sorted(PROTOCOLS)}")
@@ -151,7 +165,7 @@ def make_info(fn: Callable[..., Any], case_id: str, *, rfc: int, section: str, l
     return CaseInfo(
         id=case_id, title=title, rfc=rfc, section=section.strip(), level=lvl, layer=layer,
         requirement=requirement, doc=_dedent(doc), tags=tuple(tags), needs=tuple(needs), waits=waits,
-        extra_rfcs=tuple(also),
+        extra_rfcs=tuple(also), optional=optional.strip(),
     )
 
 

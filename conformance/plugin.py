@@ -26,7 +26,7 @@ from conformance.netns import Namespace, can_create_namespaces
 from conformance.record import CAPTURE_KEY, SUT_KEY, CaseRecord
 from conformance.report.model import make_results, point_latest, write_results
 from conformance.sut import NetnsSut, sysctl_snapshot
-from conformance.verdict import Inconclusive, Verdict
+from conformance.verdict import Inconclusive, NotImplementedBySut, Verdict
 
 pytest_plugins = ["conformance.sut_options", "conformance.progress", "conformance.ordering", "conformance.fixtures.base", "conformance.fixtures.lan", "conformance.fixtures.routed", "conformance.fixtures.multipath", "conformance.fixtures.tuntap", "conformance.fixtures.pmtu", "conformance.fixtures.addresses", "conformance.fixtures.mtu"]
 
@@ -151,7 +151,7 @@ def _iso(t: float) -> str:
 def _message(report: pytest.TestReport) -> str:
     lr = report.longrepr
     if isinstance(lr, tuple) and len(lr) == 3:  # a skip: (path, line, "Skipped: reason")
-        return re.sub(r"^(Skipped|[\w.]*Inconclusive): ", "", str(lr[2]))
+        return re.sub(r"^(Skipped|[\w.]*Inconclusive|[\w.]*NotImplementedBySut): ", "", str(lr[2]))
     crash = getattr(lr, "reprcrash", None)
     if crash is not None:
         return str(crash.message)
@@ -262,9 +262,11 @@ def _privilege_problem(config: pytest.Config) -> str:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
-    if info_of(item) is None:
+    info = info_of(item)
+    if info is None:
         return report
-    report.user_properties.append((PROP_VERDICT, _verdict(report, call).value))
+    verdict = _verdict(report, call, info)
+    report.user_properties.append((PROP_VERDICT, verdict.value))
     if call.when == "teardown":
         record = item.stash.get(CAPTURE_KEY, None)
         if record is not None:
@@ -272,17 +274,43 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-def _verdict(report: pytest.TestReport, call: pytest.CallInfo[None]) -> Verdict:
+def _verdict(report: pytest.TestReport, call: pytest.CallInfo[None], info: CaseInfo) -> Verdict:
     if report.passed:
         return Verdict.PASS
     exc = call.excinfo
     if report.skipped:
         if exc is not None and isinstance(exc.value, Inconclusive):
             return Verdict.INCONCLUSIVE
+        if exc is not None and isinstance(exc.value, NotImplementedBySut):
+            if info.judges_optional:
+                return Verdict.NOT_IMPLEMENTED
+            _as_failure(report, f"suite error: {info.id} reported an optional feature as not implemented "
+                        f"({exc.value.reason}) but declares none (@case optional=...)")
+            return Verdict.ERROR
         return Verdict.SKIP
     if call.when == "call" and exc is not None and isinstance(exc.value, AssertionError):
+        if info.level is Level.MAY:
+            # Not doing what a MAY allows violates nothing: the SUT does not implement the option.
+            _as_skip(report, item_location(report), f"the SUT does not implement this MAY: {exc.value}")
+            return Verdict.NOT_IMPLEMENTED
         return Verdict.FAIL
     return Verdict.ERROR
+
+
+def item_location(report: pytest.TestReport) -> tuple[str, int]:
+    path, line, _ = report.location
+    return path, (line or 0) + 1
+
+
+def _as_skip(report: pytest.TestReport, where: tuple[str, int], reason: str) -> None:
+    """Turn a failed report into pytest's skip form: the run's exit status does not count it."""
+    report.outcome = "skipped"
+    report.longrepr = (where[0], where[1], f"Skipped: {reason}")
+
+
+def _as_failure(report: pytest.TestReport, message: str) -> None:
+    report.outcome = "failed"
+    report.longrepr = message
 
 
 def _save_capture(item: pytest.Item, record: CaseRecord) -> dict[str, Any]:
@@ -323,8 +351,11 @@ def _param_suffix(item: pytest.Item) -> str:
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, Any] | None:
-    if report.skipped and dict(report.user_properties).get(PROP_VERDICT) == "inconclusive":
+    verdict = dict(report.user_properties).get(PROP_VERDICT)
+    if report.skipped and verdict == Verdict.INCONCLUSIVE:
         return "inconclusive", "I", ("INCONCLUSIVE", {"yellow": True})
+    if report.skipped and verdict == Verdict.NOT_IMPLEMENTED:
+        return "not-implemented", "N", ("NOT IMPLEMENTED", {"cyan": True})
     return None
 
 

@@ -43,7 +43,7 @@ class Progress:
             tr.write_line(text)
 
     def _counts(self) -> str:
-        parts = [f"{k} {self.counts[k]}" for k in ("pass", "fail", "error", "inconclusive", "skip") if self.counts[k]]
+        parts = [f"{k} {self.counts[k]}" for k in ("pass", "fail", "error", "inconclusive", "not-implemented", "skip") if self.counts[k]]
         return "  ".join(parts)
 
     @pytest.hookimpl(wrapper=True)
@@ -80,7 +80,7 @@ class Progress:
         elapsed = (time.monotonic() - self.running.pop(report.nodeid, time.monotonic())) * 1000
         param = report.nodeid[report.nodeid.find("["):] if report.nodeid.endswith("]") else ""
         name = case["id"] + param
-        line = f"{final.upper():<12} {case['level']:<6} {name:<40} {elapsed:7.0f} ms   [{self.done}/{self.total}] {self._counts()}"
+        line = f"{final.upper():<15} {case['level']:<6} {name:<40} {elapsed:7.0f} ms   [{self.done}/{self.total}] {self._counts()}"
         if self.tty:
             self._write(line + "\n")
         else:

@@ -13,6 +13,8 @@ What a case is expected to give:
 - otherwise `skip` when it needs a SUT capability that the run's SUT lacks (the suite itself
   decided it does not apply), and `pass` for everything else. Any other skip, and every
   inconclusive or error, is a difference unless the baseline names it.
+- `not-implemented` (the SUT lacks an optional feature) violates nothing: it meets an
+  expected `pass`, and a baseline may not list it as a deviation.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 from conformance.report.model import OUTCOMES
 
 KEYS = ("id", "verdict", "rfc", "reason")
+NOT_IMPLEMENTED = "not-implemented"
 # The directory of shipped baselines for each SUT kind: the netns SUT is the local Linux kernel.
 BASELINE_DIR_OF_KIND = {"netns": "linux"}
 
@@ -131,6 +134,9 @@ def _deviation(path: Path, lines: list[str], start: int, entry: Any) -> Deviatio
         if key not in entry:
             raise BaselineError(f"{path} line {start}: this [[deviation]] has no {key}; each needs "
                                 f"{', '.join(KEYS)}")
+    if entry["verdict"] == NOT_IMPLEMENTED:
+        raise BaselineError(f"{path} line {_key_line(lines, start, 'verdict')}: case {entry['id']}: an optional "
+                            "feature the SUT does not implement is not a deviation; remove the entry")
     if entry["verdict"] not in OUTCOMES:
         raise BaselineError(f"{path} line {_key_line(lines, start, 'verdict')}: verdict {entry['verdict']!r} "
                             f"is not one of {', '.join(OUTCOMES)}")
@@ -173,7 +179,8 @@ def annotate(results: dict[str, Any], baseline: Baseline) -> list[Difference]:
     for c in results["cases"]:
         dev = baseline.deviations.get(c["id"])
         expected = baseline.expected(c, caps)
-        entry: dict[str, Any] = {"expected": expected, "match": expected == c["outcome"], "deviation": dev is not None}
+        match = expected == c["outcome"] or (expected == "pass" and c["outcome"] == NOT_IMPLEMENTED)
+        entry: dict[str, Any] = {"expected": expected, "match": match, "deviation": dev is not None}
         if dev is not None:
             used.add(dev.id)
             entry.update(rfc=dev.rfc, reason=dev.reason, file=dev.file, line=dev.line)

@@ -31,10 +31,10 @@ def build(results: dict[str, Any]) -> ET.Element:
     for c in results["cases"]:
         suites.setdefault(c["protocol"], []).append(c)
     for n, (proto, cases) in enumerate(sorted(suites.items())):
-        counts = {o: sum(1 for c in cases if c["outcome"] == o) for o in ("fail", "error", "skip", "inconclusive")}
+        counts = {o: sum(1 for c in cases if c["outcome"] == o) for o in ("fail", "error", "skip", "inconclusive", "not-implemented")}
         suite = ET.SubElement(root, "testsuite", name=f"conformance.{proto}", tests=str(len(cases)),
                               failures=str(counts["fail"]), errors=str(counts["error"]),
-                              skipped=str(counts["skip"] + counts["inconclusive"]),
+                              skipped=str(counts["skip"] + counts["inconclusive"] + counts["not-implemented"]),
                               time=f"{sum(c['duration_ms'] for c in cases) / 1000:.3f}",
                               timestamp=str(run.get("started", "")))
         if n == 0:  # the run's facts once, on the first suite
@@ -73,7 +73,7 @@ def _testcase(suite: ET.Element, c: dict[str, Any]) -> None:
         ET.SubElement(tc, "failure", message=message, type=f"{c['level']} requirement not met").text = body
     elif c["outcome"] == "error":
         ET.SubElement(tc, "error", message=message, type="suite error").text = body
-    elif c["outcome"] in ("skip", "inconclusive"):
+    elif c["outcome"] in ("skip", "inconclusive", "not-implemented"):
         ET.SubElement(tc, "skipped", message=_clean(f"{c['outcome']}: {c.get('message') or ''}")[:1000])
 
 

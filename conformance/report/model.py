@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = "conformance-results"
-SCHEMA_VERSION = 1
-OUTCOMES = ("pass", "fail", "skip", "inconclusive", "error")
+SCHEMA_VERSION = 2
+# Version 2 added the `not-implemented` verdict and the case's `optional` feature; a version 1
+# file is a valid version 2 file without them.
+READABLE_VERSIONS = (1, 2)
+OUTCOMES = ("pass", "fail", "not-implemented", "skip", "inconclusive", "error")
 LEVELS = ("MUST", "SHOULD", "MAY")
 
 
@@ -69,8 +72,9 @@ def read_results(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise ResultsError(f"{path}: not a conformance results file (no schema {SCHEMA!r})")
     version = data.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise ResultsError(f"{path}: schema version {version}, this suite reads {SCHEMA_VERSION}")
+    if version not in READABLE_VERSIONS:
+        raise ResultsError(f"{path}: schema version {version}, this suite reads versions "
+                           f"{', '.join(map(str, READABLE_VERSIONS))}")
     return data
 
 

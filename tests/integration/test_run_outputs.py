@@ -14,6 +14,9 @@ EXPECTED = {
     "ICMP-DATA-PASS": "pass",
     "ICMP-DATA-FAIL": "fail",
     "ICMP-DATA-INCONCLUSIVE": "inconclusive",
+    "ICMP-DATA-MAY-ABSENT": "not-implemented",
+    "ICMP-DATA-OPTIONAL-ABSENT": "not-implemented",
+    "ICMP-DATA-UNDECLARED-ABSENT": "error",
     "ICMP-DATA-ERROR": "error",
     "ICMP-DATA-SKIP": "skip",
     "ARP-DATA-HANG": "error",
@@ -47,6 +50,11 @@ def test_results_carry_metadata_verdicts_and_pcaps(tmp_path, workers):
     by_id = {c["id"]: c for c in results["cases"]}
     assert "type=42" in by_id["ICMP-DATA-FAIL"]["message"]
     assert by_id["ICMP-DATA-INCONCLUSIVE"]["message"] == "the environment cannot establish this"
+    assert by_id["ICMP-DATA-MAY-ABSENT"]["message"].startswith("the SUT does not implement this MAY: no frame like")
+    assert by_id["ICMP-DATA-OPTIONAL-ABSENT"]["message"] == "the SUT does not offer the optional feature"
+    assert "declares none" in by_id["ICMP-DATA-UNDECLARED-ABSENT"]["message"]
+    assert results["summary"]["by_level"]["MAY"]["not-implemented"] == 1
+    assert results["summary"]["by_level"]["MAY"]["fail"] == 0
     assert "Timeout" in by_id["ARP-DATA-HANG"]["message"]
     assert by_id["ARP-DATA-HANG"]["frames"], "a timed-out case still reports the frames it saw"
     passed = by_id["ICMP-DATA-PASS"]

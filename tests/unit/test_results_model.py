@@ -17,7 +17,7 @@ CASES = [case("ARP-A", "pass"), case("ARP-B", "fail"), case("ICMP-C", "fail", "S
 def test_summary_separates_levels_and_protocols():
     s = summarize(CASES)
     assert s["total"] == 4
-    assert s["outcomes"] == {"pass": 1, "fail": 2, "skip": 0, "inconclusive": 1, "error": 0}
+    assert s["outcomes"] == {"pass": 1, "fail": 2, "not-implemented": 0, "skip": 0, "inconclusive": 1, "error": 0}
     assert s["by_level"]["MUST"]["fail"] == 1 and s["by_level"]["SHOULD"]["fail"] == 1
     assert s["by_protocol"]["icmp"]["inconclusive"] == 1
 

@@ -4,9 +4,9 @@ import pytest
 from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import ARP, Ether
 
-from conformance.catalog import MUST, SHOULD, case
+from conformance.catalog import MAY, MUST, SHOULD, case
 from conformance.match import like
-from conformance.verdict import Inconclusive
+from conformance.verdict import Inconclusive, not_implemented
 
 
 def echo(lan, ident):
@@ -29,6 +29,24 @@ def test_fails(lan):
 def test_inconclusive(lan):
     """Conditions that cannot be established."""
     raise Inconclusive("the environment cannot establish this")
+
+
+@case("ICMP-DATA-MAY-ABSENT", rfc=792, section="Echo", level=MAY, layer=3)
+def test_may_not_done(lan):
+    """A MAY the SUT does not do (here: an impossible reply type): not implemented, never a failure."""
+    lan.tester.exchange(echo(lan, 9), expect=like(ICMP(type=42, id=9)), timeout=0.2)
+
+
+@case("ICMP-DATA-OPTIONAL-ABSENT", rfc=792, section="Echo", level=MUST, layer=3, optional="an optional feature")
+def test_optional_absent(lan):
+    """A MUST of an optional feature the SUT shows it lacks."""
+    not_implemented("the SUT does not offer the optional feature")
+
+
+@case("ICMP-DATA-UNDECLARED-ABSENT", rfc=792, section="Echo", level=MUST, layer=3)
+def test_undeclared_absent(lan):
+    """A case that calls a feature absent without declaring one is a bug of the suite."""
+    not_implemented("nothing was declared optional")
 
 
 @case("ICMP-DATA-ERROR", rfc=792, section="Echo", level=MUST, layer=3)
