@@ -82,10 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "1 a case failed or a verdict differs from the baseline; 2 bad usage (unknown case id,\n"
                          "bad address, missing interface or TAP, bad profile), missing privilege, interrupted.")
     _selection_args(run)
-    run.add_argument("-n", "--numprocesses", default=None, metavar="N",
+    run.add_argument("-n", "--numprocesses", default=None, metavar="N", type=_workers,
                      help="parallel workers (pytest-xdist), 'auto' for one per core")
     run.add_argument("--report-dir", default=None, metavar="DIR", help="where to write reports (default: ./reports)")
-    run.add_argument("--case-timeout", type=float, default=None, metavar="S",
+    run.add_argument("--case-timeout", type=_case_timeout, default=None, metavar="S",
                      help="stop a case after S seconds and report ERROR (default 30)")
     run.add_argument("--baseline", default=None, metavar="FILE_OR_DIR",
                      help="expected verdicts (e.g. cases/baselines/linux): exit 0 exactly when every verdict "
@@ -117,12 +117,41 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--cases", default=None, metavar="DIR", help="the cases directory (default: ./cases)")
     _sut_args(show, only_kind=True)
 
-    sub.add_parser("clean", help="remove what killed runs left behind",
-                   description="Find processes that a killed run started inside its namespaces (they keep "
-                   "those namespaces alive) and kill them. Processes of runs that are still alive are left "
-                   "alone. Runs do this themselves when they start. Needs root.")
+    cln = sub.add_parser("clean", help="remove what killed runs left behind",
+                         description="Find processes that a killed run started inside its namespaces (they keep "
+                         "those namespaces alive) and kill them, and remove the report directories killed runs "
+                         "left unfinished (no results.json, owner gone). Processes and directories of runs that "
+                         "are still alive are left alone, and a finished or interrupted run's directory is never "
+                         "touched. Runs do this themselves when they start. Needs root.")
+    cln.add_argument("--report-dir", default="reports", metavar="DIR",
+                     help="where the runs wrote their reports (default: ./reports)")
     _report_parsers(sub)
     return parser
+
+
+def _case_timeout(text: str) -> float:
+    from conformance.plugin import case_timeout
+
+    return case_timeout(text)
+
+
+def _workers(text: str) -> str:
+    """-n: a number of workers, or 'auto'/'logical' as pytest-xdist takes them."""
+    if text in ("auto", "logical") or (text.isdigit() and int(text) >= 0):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r}: give a number of workers or 'auto' (one per core)")
+
+
+def _check_report_dir(path: str) -> None:
+    report_dir = Path(path)
+    if report_dir.exists() and not report_dir.is_dir():
+        raise UsageError(f"--report-dir {path} is a file, not a directory")
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write reports under {path}: {exc.strerror or exc}") from None
+    if not os.access(report_dir, os.W_OK | os.X_OK):
+        raise UsageError(f"cannot write reports under {path}: permission denied")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -138,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except (UsageError, CatalogError) as exc:
         print(f"conformance {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # an output file that cannot be written, a results file that vanished
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"conformance {args.command}: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
 
 
@@ -295,7 +328,9 @@ def _check_sut(args: argparse.Namespace) -> list[str]:
     for flags, _ in OPTIONS:
         value = getattr(args, flags[0][2:].replace("-", "_"))
         for v in value if isinstance(value, list) else [value]:
-            if v is not None and not (flags[0] == "--sut" and v == "netns"):
+            if v is True:
+                argv.append(flags[0])
+            elif v is not None and v is not False and not (flags[0] == "--sut" and v == "netns"):
                 argv += [flags[0], str(v)]
     return argv
 
@@ -320,6 +355,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.numprocesses:
         argv += ["-n", str(args.numprocesses)]
     if args.report_dir:
+        _check_report_dir(args.report_dir)
         argv += ["--report-dir", args.report_dir]
     if args.case_timeout:
         argv += ["--case-timeout", str(args.case_timeout)]
@@ -346,7 +382,13 @@ def cmd_clean(args: argparse.Namespace) -> int:
     found = runs.clean()
     for item in found:
         print(f"killed pid {item.pid} (left by dead run {item.owner}): {item.command}")
-    print(f"{len(found)} leftover process(es) removed" if found else "nothing to clean")
+    removed = runs.clean_run_dirs(Path(args.report_dir))
+    for path in removed:
+        print(f"removed {path}/ (a killed run's unfinished report directory)")
+    if not found and not removed:
+        print("nothing to clean")
+    else:
+        print(f"{len(found)} leftover process(es) killed, {len(removed)} unfinished report directory(ies) removed")
     return 0
 
 

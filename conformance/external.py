@@ -28,7 +28,7 @@ from scapy.layers.l2 import ARP, Ether
 from conformance import runs
 from conformance.match import like
 from conformance.netns import Namespace
-from conformance.sut import ExternalSut, SutError
+from conformance.sut import ALLOW_HOST_IFACE_FLAG, ExternalSut, SutError
 from conformance.topology import IFF_NO_PI, IFF_TAP, QUIET_DEFAULTS, TUNSETIFF, TUNSETPERSIST
 from conformance.wire import Capture, NoMatch, Port
 
@@ -105,6 +105,7 @@ class Attachment:
         self.log.append(f"started the SUT: {command} (pid {self.proc.pid})")
 
     def existing_interface_mac(self) -> str:
+        """The MAC of the interface the suite attaches to, once it is known to be safe to use."""
         from pyroute2 import IPRoute
 
         with IPRoute() as ipr:
@@ -114,6 +115,12 @@ class Attachment:
             link = ipr.get_links(found[0])[0]
             if link.get_attr("IFLA_OPERSTATE") not in ("UP", "UNKNOWN") or not link["flags"] & 1:
                 raise SutError(f"interface {self.target.iface} is down; bring it up first (the suite does not change it)")
+            if self.target.kind == "iface" and not self.target.allow_host_traffic_iface:
+                used = host_traffic(ipr, found[0])
+                if used:
+                    raise SutError(f"interface {self.target.iface} carries this machine's own traffic ({used}); crafted "
+                                   f"frames must not go out on it. Use an interface dedicated to the device, or say "
+                                   f"so explicitly with {ALLOW_HOST_IFACE_FLAG}")
             return str(link.get_attr("IFLA_ADDRESS"))
 
     # --- the SUT's liveness ---------------------------------------------------------------
@@ -191,6 +198,51 @@ class Attachment:
         return {"interface": self.target.iface, "sut_ip": self.target.sut_ip, "sut_mac": self.sut_mac,
                 "tester_ip": self.target.tester_ip, "tester_mac": self.tester_mac, "learned": self.learned,
                 "log": list(self.log)}
+
+
+def host_traffic(ipr: Any, index: int) -> str:
+    """What of this machine's own traffic uses the interface `index`: its addresses (IPv4, or IPv6
+    beyond link-local), a default route through it, or the route to a configured nameserver.
+    '' when none does. Read-only: it only asks the kernel."""
+    import socket as sk
+
+    uses = []
+    addrs = [a.get_attr("IFA_ADDRESS") for a in ipr.get_addr(index=index)
+             if a["family"] == sk.AF_INET or not str(a.get_attr("IFA_ADDRESS")).lower().startswith("fe80:")]
+    if addrs:
+        uses.append("addresses " + ", ".join(sorted(addrs)))
+    for family in (sk.AF_INET, sk.AF_INET6):
+        for route in ipr.get_routes(family=family, table=254):
+            oifs = {route.get_attr("RTA_OIF")} | {hop.get("oif") for hop in route.get_attr("RTA_MULTIPATH") or ()}
+            if route["dst_len"] == 0 and index in oifs:
+                uses.append("a default route")
+                break
+    for server in _nameservers():
+        try:
+            route = ipr.route("get", dst=server)[0]
+        except Exception:  # an unreachable nameserver has no route to use this interface
+            continue
+        if route.get_attr("RTA_OIF") == index:
+            uses.append(f"the route to nameserver {server}")
+    return "; ".join(dict.fromkeys(uses))
+
+
+def _nameservers(path: str = "/etc/resolv.conf") -> list[str]:
+    try:
+        with open(path) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        words = line.split()
+        if len(words) >= 2 and words[0] == "nameserver":
+            try:
+                ipaddress.ip_address(words[1].split("%")[0])
+            except ValueError:
+                continue
+            out.append(words[1].split("%")[0])
+    return out
 
 
 class Unavailable:

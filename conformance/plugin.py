@@ -8,6 +8,7 @@ Where things happen under pytest-xdist:
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import re
@@ -26,9 +27,10 @@ from conformance.netns import Namespace, can_create_namespaces
 from conformance.record import CAPTURE_KEY, SUT_KEY, CaseRecord
 from conformance.report.model import make_results, point_latest, write_results
 from conformance.sut import NetnsSut, sysctl_snapshot
+from conformance.topology import interface_of
 from conformance.verdict import Inconclusive, NotImplementedBySut, Verdict
 
-pytest_plugins = ["conformance.sut_options", "conformance.progress", "conformance.ordering", "conformance.fixtures.base", "conformance.fixtures.lan", "conformance.fixtures.routed", "conformance.fixtures.multipath", "conformance.fixtures.tuntap", "conformance.fixtures.pmtu", "conformance.fixtures.addresses", "conformance.fixtures.mtu"]
+pytest_plugins = ["conformance.sut_options", "conformance.progress", "conformance.ordering", "conformance.watchdog", "conformance.fixtures.base", "conformance.fixtures.lan", "conformance.fixtures.routed", "conformance.fixtures.multipath", "conformance.fixtures.tuntap", "conformance.fixtures.pmtu", "conformance.fixtures.addresses", "conformance.fixtures.mtu"]
 
 PROP_CASE = "conformance_case"
 PROP_VERDICT = "conformance_verdict"
@@ -48,11 +50,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--level", action="append", default=[], metavar="LEVEL", help="select cases by MUST/SHOULD/MAY (repeatable)")
     group.addoption("--text", default="", metavar="TEXT", help="select cases whose id, title or requirement contain TEXT")
     group.addoption("--tag", action="append", default=[], metavar="TAG", help="select cases by tag (repeatable)")
-    group.addoption("--case-timeout", type=float, default=DEFAULT_CASE_TIMEOUT, metavar="S", help="stop a case after S seconds and report ERROR (default 30)")
+    group.addoption("--case-timeout", type=case_timeout, default=DEFAULT_CASE_TIMEOUT, metavar="S",
+                    help="stop a case after S seconds and report ERROR (default 30)")
     group.addoption("--run-id", default=None, help=argparse_suppress())
     group.addoption("--baseline", default=None, metavar="FILE_OR_DIR",
                     help="expected verdicts: a baseline TOML file or a directory of them; the exit status is 0 "
                     "exactly when every verdict matches it, otherwise each difference is printed and it is 1")
+
+
+def case_timeout(text: str) -> float:
+    """--case-timeout: a finite number of seconds above zero."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a case timeout must be a number of seconds above 0")
+    return value
 
 
 def argparse_suppress() -> str:
@@ -73,17 +89,22 @@ class RunState:
         self.enabled = not config.getoption("no_report")
         self.started = time.time()
         self.cases: dict[str, dict[str, Any]] = {}
+        self.phases: dict[str, set[str]] = {}  # nodeid -> the phases that reported
         self.interrupted = False
         self.unprivileged = ""
+        self.usage_error = ""  # an xdist worker's refusal of the selection, said once by the controller
+        self.watchdog_kills: dict[str, str] = {}  # nodeid -> why the watchdog killed its worker
 
     def record(self, report: pytest.TestReport) -> None:
         props: dict[str, Any] = dict(report.user_properties)
         if PROP_UNPRIVILEGED in props:
             self.unprivileged = props[PROP_UNPRIVILEGED]
             return
-        if PROP_CASE not in props:
-            return
         entry = self.cases.get(report.nodeid)
+        if PROP_CASE not in props:
+            if entry is not None and report.when not in ("setup", "call", "teardown"):
+                self._worker_died(entry, report)  # xdist's report for the item a crashed worker ran
+            return
         if entry is None:
             info = CaseInfo.from_dict(props[PROP_CASE])
             entry = {**info.as_dict(), "nodeid": report.nodeid, "outcome": None, "duration_ms": 0.0,
@@ -91,6 +112,7 @@ class RunState:
                      "worker": _worker_id(report)}
             self.cases[report.nodeid] = entry
         entry["duration_ms"] = round(entry["duration_ms"] + report.duration * 1000, 3)
+        self.phases.setdefault(report.nodeid, set()).add(report.when)
         verdict = props.get(PROP_VERDICT)
         if verdict and entry["outcome"] in (None, "pass"):  # the first phase that did not pass decides
             entry["outcome"] = verdict
@@ -100,7 +122,23 @@ class RunState:
         if PROP_CAPTURE in props:
             entry.update(props[PROP_CAPTURE])
 
+    def _worker_died(self, entry: dict[str, Any], report: pytest.TestReport) -> None:
+        why = self.watchdog_kills.get(report.nodeid) or str(report.longrepr or "its worker died")
+        entry["outcome"] = "error"
+        entry["message"] = f"the case did not finish: {why}"
+        entry["longrepr"] = str(report.longrepr or "")
+        self.phases.setdefault(report.nodeid, set()).add("call")
+
+    def _unfinished(self) -> None:
+        """A case whose setup passed but whose call never reported was cut off (Ctrl-C, SIGTERM):
+        nothing was judged, so it is never a pass."""
+        for nodeid, entry in self.cases.items():
+            if entry["outcome"] == "pass" and "call" not in self.phases.get(nodeid, set()):
+                entry["outcome"] = "inconclusive"
+                entry["message"] = "the run was interrupted while this case was running; nothing was judged"
+
     def results(self) -> dict[str, Any]:
+        self._unfinished()
         cases = [c for c in self.cases.values() if c["outcome"] is not None]
         target = self.config.stash.get(SUT_KEY, None) or NetnsSut()
         run = {
@@ -166,9 +204,31 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance_case(info): a conformance case (set by @case)")
     config.addinivalue_line("markers", "root: needs root to build network namespaces")
     config.stash[RUN_KEY] = RunState(config)
+    _stop_on_sigterm(config)
     if is_controller(config):
         os.environ.setdefault(runs.OWNER_VAR, runs.owner_token())
         _load_baseline(config)
+
+
+def _stop_on_sigterm(config: pytest.Config) -> None:
+    """SIGTERM (what a CI system sends to cancel a job) ends the run as Ctrl-C does: the case
+    that was running is torn down, and what finished is written as a partial report."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        return  # whoever embeds pytest has a handler of its own
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    signal.signal(signal.SIGTERM, interrupt)
+    config.add_cleanup(restore)
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
@@ -210,7 +270,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
             for pat in selection.ids:
                 if not any(fnmatchcase(k, pat.upper()) for k in known):
-                    raise pytest.UsageError(f"no case has the id {pat!r} (see 'conformance list')")
+                    _refuse_selection(config, items, f"no case has the id {pat!r} (see 'conformance list')")
+                    return
         keep: list[pytest.Item] = []
         drop: list[pytest.Item] = []
         for item, info in infos:
@@ -241,6 +302,23 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         missing = target.missing(needs_of(item, info))
         if missing:
             item.add_marker(pytest.mark.skip(reason=f"not applicable: {missing}"))
+
+
+def _refuse_selection(config: pytest.Config, items: list[pytest.Item], message: str) -> None:
+    """A selection that names no case: a usage error. An xdist worker cannot raise one without an
+    INTERNALERROR; it runs nothing and tells the controller, which says it once and exits 2."""
+    if is_controller(config):
+        raise pytest.UsageError(message)
+    config.workeroutput["conformance_usage_error"] = message  # type: ignore[attr-defined]
+    config.hook.pytest_deselected(items=list(items))
+    items[:] = []
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    message = getattr(node, "workeroutput", {}).get("conformance_usage_error")
+    if message:
+        node.config.stash[RUN_KEY].usage_error = message
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -396,7 +474,15 @@ def _prepare_run(config: pytest.Config) -> None:
     config.stash[PREPARED_KEY] = True
     if can_create_namespaces():
         return
+    state: RunState = config.stash[RUN_KEY]
+    if state.enabled:
+        try:
+            runs.claim_run_dir(state.report_dir, state.run_dir)
+        except runs.RunDirError as exc:
+            pytest.exit(f"conformance: {exc}", returncode=2)
     runs.clean()
+    if state.enabled:
+        runs.clean_run_dirs(state.report_dir)
     sut_options.prepare(config)
     target = config.stash[SUT_KEY]
     if not isinstance(target, NetnsSut):
@@ -404,7 +490,8 @@ def _prepare_run(config: pytest.Config) -> None:
     ns = Namespace("sysctl-snapshot")
     try:
         for key, value in target.sysctls.items():
-            ns.write_sysctl(key, value)
+            if interface_of(key) is None:  # per-interface keys wait for their interface, in a topology
+                ns.write_sysctl(key, value)
         config.stash[SNAPSHOT_KEY] = sysctl_snapshot(ns)
     finally:
         ns.close()
@@ -423,10 +510,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     state: RunState = config.stash[RUN_KEY]
     if state.unprivileged:
+        runs.drop_unused_run_dir(state.run_dir)
         session.exitstatus = 2  # as without xdist, where pytest.exit(returncode=2) ends the run
         sys.stderr.write(f"conformance: {state.unprivileged}.\n")
         return
+    if state.usage_error:
+        runs.drop_unused_run_dir(state.run_dir)
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        sys.stderr.write(f"ERROR: {state.usage_error}\n")
+        return
     if not state.cases:
+        if state.enabled:
+            runs.drop_unused_run_dir(state.run_dir)
         return
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         state.interrupted = True
@@ -436,6 +531,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     state.run_dir.mkdir(parents=True, exist_ok=True)
     write_results(state.run_dir / "results.json", results)
+    runs.release_run_dir(state.run_dir)
     point_latest(state.report_dir, state.run_dir)
     _write_report(config, results, state.run_dir)
 

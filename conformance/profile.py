@@ -1,14 +1,23 @@
 """SUT profiles: sysctls to set on a namespace SUT and commands to run inside it once built.
 
     description = "A host hardened as commonly recommended"
+    commands = ["nft -f /etc/conformance/ruleset.nft"]   # optional; run with /bin/sh -c
 
     [sysctls]
     "net.ipv4.conf.all.rp_filter" = 1
+    "net.ipv4.conf.eth0.arp_ignore" = 1                  # the SUT's eth0, in every topology
 
-    commands = ["nft -f /etc/conformance/ruleset.nft"]   # optional; run with /bin/sh -c
+Top-level keys come before the [sysctls] table: TOML puts every key written after a table
+header inside that table.
 
-Errors (a TOML syntax error, an unknown key, a sysctl the kernel does not have in a namespace,
-a command that fails) name the file and line and are raised before any case runs.
+Only network-namespace sysctls (`net.*` keys that exist inside a fresh namespace) are
+accepted: anything else would change the machine the suite runs on. A key that names an
+interface (net.ipv4.conf.eth1.*, net.ipv4.neigh.eth0.*) applies to the SUT's interface of that
+name in every topology that gives the SUT one.
+
+Errors (a TOML syntax error, an unknown key, a key outside the SUT's namespace, a sysctl the
+kernel does not have in a namespace, a command that fails or hangs) name the file and line and
+are raised before any case runs.
 """
 
 from __future__ import annotations
@@ -21,9 +30,11 @@ from pathlib import Path
 from typing import Any
 
 from conformance.netns import Namespace
+from conformance.topology import interface_of
 
 PROFILE_KEYS = {"description", "sysctls", "commands"}
 COMMAND_TIMEOUT = 10.0
+_KEY_PART = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class ProfileError(ValueError):
@@ -51,8 +62,12 @@ class Profile:
 def load(path: Path) -> Profile:
     try:
         text = path.read_text()
+    except IsADirectoryError:
+        raise ProfileError(f"{path}: is a directory, not a profile file") from None
     except OSError as exc:
         raise ProfileError(f"{path}: cannot read the profile ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ProfileError(f"{path}: not a text file; a profile is TOML") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -71,12 +86,18 @@ def load(path: Path) -> Profile:
     lines: dict[str, int] = {}
     clean: dict[str, str] = {}
     for key, value in sysctls.items():
+        if key in PROFILE_KEYS - {"sysctls"}:
+            raise ProfileError(f"{src}, line {_line_of(text, key)}: '{key}' is inside the [sysctls] table; write it "
+                               "before the [sysctls] header (TOML puts keys after a header into that table)")
         if isinstance(value, dict):
             raise ProfileError(f"{src}, line {_line_of(text, key)}: sysctl keys are written whole and quoted: \"{key}.…\" = value")
         if not isinstance(value, str | int) or isinstance(value, bool):
             raise ProfileError(f"{src}, line {_line_of(text, key)}: the value of {key} must be a number or a string")
-        clean[key] = str(value)
         lines[key] = _line_of(text, key)
+        problem = key_problem(key)
+        if problem:
+            raise ProfileError(f"{src}, line {lines[key]}: {problem}")
+        clean[key] = str(value)
     for command in commands:
         lines[command] = _line_of(text, command)
     return Profile(path.stem, str(data.get("description", "")), clean, tuple(commands), src, lines)
@@ -89,6 +110,9 @@ def from_assignments(assignments: Sequence[str]) -> Profile:
         key, sep, value = item.partition("=")
         if not sep or not key.strip() or not value.strip():
             raise ProfileError(f"--sut-sysctl {item!r}: write it as key=value, e.g. net.ipv4.ip_forward=1")
+        problem = key_problem(key.strip())
+        if problem:
+            raise ProfileError(f"--sut-sysctl {item!r}: {problem}")
         out[key.strip()] = value.strip()
     return Profile("command line", "", out, (), "--sut-sysctl")
 
@@ -114,11 +138,27 @@ def _line_of(text: str, needle: str) -> int:
     return 0
 
 
+def key_problem(key: str) -> str | None:
+    """Why `key` may not be set on the SUT, or None. Only network-namespace keys are allowed:
+    any other (kernel.*, vm.*, fs.*) is global and would change the machine itself."""
+    parts = key.split(".")
+    if not all(_KEY_PART.match(p) for p in parts):
+        return f"{key!r} is not a sysctl key (dotted words, e.g. net.ipv4.ip_forward)"
+    if parts[0] != "net" or len(parts) < 3:
+        return (f"{key} is not a network-namespace sysctl: only net.* keys are private to the SUT's namespace, "
+                "and setting it would change this machine")
+    return None
+
+
 def check_sysctls(profile: Profile, ns: Namespace) -> None:
-    """Every sysctl must exist in a network namespace and accept the value."""
+    """Every sysctl must exist in a fresh network namespace (keys that the kernel keeps only in
+    the initial namespace, i.e. global ones, do not) and accept the value. A per-interface key is
+    checked on the namespace's `default` entry, as the interface exists only in a topology."""
     for key, value in profile.sysctls.items():
+        iface = interface_of(key)
+        probe = key.replace(f".{iface}.", ".default.", 1) if iface else key
         try:
-            ns.write_sysctl(key, value)
+            ns.write_sysctl(probe, value)
         except FileNotFoundError:
             raise ProfileError(f"{profile.where(key)}: sysctl {key} does not exist in a network namespace") from None
         except ValueError:
@@ -129,11 +169,17 @@ def check_sysctls(profile: Profile, ns: Namespace) -> None:
 
 def run_commands(profile: Profile, ns: Namespace) -> None:
     """Run the profile's commands inside `ns`, in order; the first failure is an error."""
-    from conformance.runs import run_command
+    from conformance.runs import last_lines, run_command
 
     for command in profile.commands:
         code, out = run_command(ns, command, COMMAND_TIMEOUT)
+        if code == -9:
+            raise ProfileError(f"{profile.where(command)}: command timed out after {COMMAND_TIMEOUT:g} s and was "
+                               f"killed with its children: {command}" + _indented(last_lines(out)))
         if code != 0:
-            said = out.strip().splitlines()
-            detail = f": {said[-1]}" if said else ""
-            raise ProfileError(f"{profile.where(command)}: command failed with status {code}{detail}: {command}")
+            raise ProfileError(f"{profile.where(command)}: command failed with status {code}: {command}"
+                               + _indented(last_lines(out)))
+
+
+def _indented(text: str) -> str:
+    return "".join(f"\n    {line}" for line in text.splitlines())

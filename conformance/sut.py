@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shlex
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -135,6 +136,7 @@ class ExternalSut:
     tcp_port: int | None = None
     udp_port: int | None = None
     prefixlen: int = 24
+    allow_host_traffic_iface: bool = False  # the user said the interface may carry the host's own traffic
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -163,10 +165,20 @@ class ExternalSut:
 SutTarget = NetnsSut | ExternalSut
 
 
+TEST_RANGES = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
+ALLOW_OUTSIDE_FLAG = "--allow-addresses-outside-test-ranges"
+ALLOW_HOST_IFACE_FLAG = "--allow-host-traffic-iface"
+
+
 def external_target(kind: str, *, iface: str | None, sut_ip: str | None, tester_ip: str | None,
                     sut_mac: str | None = None, command: str | None = None, tcp_port: int | None = None,
-                    udp_port: int | None = None) -> ExternalSut:
-    """Check the user's description of an external SUT; SutError names the first problem."""
+                    udp_port: int | None = None, allow_outside_ranges: bool = False,
+                    allow_host_traffic_iface: bool = False) -> ExternalSut:
+    """Check the user's description of an external SUT; SutError names the first problem.
+
+    The suite sends crafted frames only to addresses in its own ranges (198.18.0.0/15,
+    2001:db8::/32) unless the user says otherwise with ALLOW_OUTSIDE_FLAG: a typo must not aim
+    them at a real gateway."""
     if kind == "tap" and not iface:
         iface = "cftap0"
     if not iface:
@@ -190,6 +202,10 @@ def external_target(kind: str, *, iface: str | None, sut_ip: str | None, tester_
         tester_ip = str(ipaddress.IPv4Address(sut_ip) + (1 if not sut_ip.endswith(".254") else -1))
     if tester_ip == sut_ip:
         raise SutError("--tester-ip must differ from --sut-ip")
+    for flag, value in (("--sut-ip", sut_ip), ("--tester-ip", tester_ip)):
+        if not allow_outside_ranges and not any(ipaddress.ip_address(value) in net for net in TEST_RANGES):
+            raise SutError(f"{flag} {value} is outside 198.18.0.0/15, the range the suite sends to; if the {kind} "
+                           f"SUT really lives there, say so with {ALLOW_OUTSIDE_FLAG}")
     if sut_mac is not None:
         try:
             raw = bytes.fromhex(sut_mac.replace(":", ""))
@@ -199,10 +215,20 @@ def external_target(kind: str, *, iface: str | None, sut_ip: str | None, tester_
             raise SutError(f"--sut-mac {sut_mac!r} is not a unicast MAC address")
     if command and kind != "tap":
         raise SutError("--sut-command is for --sut tap only")
+    if command is not None:
+        try:
+            words = shlex.split(command)
+        except ValueError as exc:
+            raise SutError(f"--sut-command {command!r} cannot be split into words: {exc}") from None
+        if not words:
+            raise SutError("--sut-command is empty")
+    if allow_host_traffic_iface and kind != "iface":
+        raise SutError(f"{ALLOW_HOST_IFACE_FLAG} is for --sut iface only")
     for flag, port in (("--sut-tcp-port", tcp_port), ("--sut-udp-port", udp_port)):
         if port is not None and not 0 < port < 65536:
             raise SutError(f"{flag} {port} is not a port number")
-    return ExternalSut(kind, iface, sut_ip, tester_ip, sut_mac.lower() if sut_mac else None, command, tcp_port, udp_port)
+    return ExternalSut(kind, iface, sut_ip, tester_ip, sut_mac.lower() if sut_mac else None, command, tcp_port, udp_port,
+                       allow_host_traffic_iface=allow_host_traffic_iface)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,13 @@ OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
                            "help": "tap/iface: a TCP port that listens on the SUT, for cases that need one"}),
     (("--sut-udp-port",), {"type": int, "default": None, "metavar": "PORT",
                            "help": "tap/iface: a UDP port bound on the SUT, for cases that need one"}),
+    (("--allow-addresses-outside-test-ranges",), {"action": "store_true", "default": False,
+                                                   "help": "tap/iface: accept --sut-ip/--tester-ip outside "
+                                                   "198.18.0.0/15, the range the suite otherwise sends to"}),
+    (("--allow-host-traffic-iface",), {"action": "store_true", "default": False,
+                                        "help": "iface: use --iface even though it carries this machine's own "
+                                        "traffic (it has addresses, a default route, or the route to a "
+                                        "nameserver); crafted frames will go out on it"}),
 ]
 
 
@@ -89,24 +96,28 @@ def target_from_options(opt: Any) -> SutTarget:
     if opt.sut_profile or opt.sut_sysctl:
         raise SutError(f"--sut-profile and --sut-sysctl change a netns SUT; the suite does not reconfigure a {kind} SUT")
     return external_target(kind, iface=opt.iface, sut_ip=opt.sut_ip, tester_ip=opt.tester_ip, sut_mac=opt.sut_mac,
-                           command=opt.sut_command, tcp_port=opt.sut_tcp_port, udp_port=opt.sut_udp_port)
+                           command=opt.sut_command, tcp_port=opt.sut_tcp_port, udp_port=opt.sut_udp_port,
+                           allow_outside_ranges=opt.allow_addresses_outside_test_ranges,
+                           allow_host_traffic_iface=opt.allow_host_traffic_iface)
 
 
 def check_profile(target: NetnsSut) -> None:
     """Apply the profile to a throw-away SUT before any case, so a bad one fails at once."""
     if target.profile is None:
         return
-    from conformance.fixtures.lan import lan_topology
     from conformance.netns import Namespace
-    from conformance.topology import build
+    from conformance.topology import End, Node, Topology, Veth, build
 
     scratch = Namespace("profile-check")
     try:
         profiles.check_sysctls(target.profile, scratch)
     finally:
         scratch.close()
-    plain = NetnsSut()
-    with build(lan_topology(plain)) as net:  # commands run where a case's SUT would: eth0 exists
+    # The commands run where a case's SUT would: a namespace with the suite's pinned defaults and
+    # an eth0. (Not the lan fixture's module: importing it before pytest would stop its rewriting.)
+    scratch_lan = Topology("profile-check", nodes=(Node("peer"), NetnsSut().node("sut")),
+                           links=(Veth(End("peer", "peer0"), End("sut", "eth0")),))
+    with build(scratch_lan) as net:
         profiles.run_commands(target.profile, net.ns["sut"])
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.netns import Namespace
-from conformance.runs import run_command
+from conformance.runs import last_lines, run_command
 from conformance.verdict import Inconclusive
 
 ALLOWED_NETS = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
@@ -37,8 +37,10 @@ class TopologyError(ValueError):
 
 @dataclass(frozen=True)
 class Node:
-    """One namespace. `sysctls` are applied before links exist, except keys that name one of
-    the node's own interfaces (net.ipv4.conf.<if>.*, net.ipv4.neigh.<if>.*), applied after."""
+    """One namespace. `sysctls` are applied before links exist, except keys that name an
+    interface (net.ipv4.conf.<if>.*, net.ipv4.neigh.<if>.*): those are applied once the node's
+    interface of that name exists, and left out where the node has none (a profile's
+    net.ipv4.conf.eth1.* concerns topologies where the SUT has an eth1)."""
 
     name: str
     sysctls: Mapping[str, str | int] = field(default_factory=dict)
@@ -223,8 +225,7 @@ def build(spec: Topology) -> Iterator[Network]:
             ns = Namespace(node.name)
             stack.callback(ns.close)
             net.ns[node.name] = ns
-            ifnames = {e.ifname for link in spec.links for e in link.ends() if e.node == node.name}
-            early = {k: v for k, v in {**QUIET_DEFAULTS, **node.sysctls}.items() if not _names_interface(k, ifnames)}
+            early = {k: v for k, v in {**QUIET_DEFAULTS, **node.sysctls}.items() if interface_of(k) is None}
             with ns.entered():
                 for key, value in early.items():
                     _write_sysctl(key, value, node.name)
@@ -243,7 +244,7 @@ def build(spec: Topology) -> Iterator[Network]:
             ifnames = {e.ifname for link in spec.links for e in link.ends() if e.node == node.name}
             with net.ns[node.name].entered():
                 for key, value in node.sysctls.items():
-                    if _names_interface(key, ifnames):
+                    if interface_of(key) in ifnames:
                         _write_sysctl(key, value, node.name)
         for addr in spec.addresses:
             iface = ipaddress.ip_interface(addr.cidr)
@@ -265,13 +266,21 @@ def build(spec: Topology) -> Iterator[Network]:
             for command in node.commands:
                 code, output = run_command(net.ns[node.name], command)
                 if code != 0:
-                    raise TopologyError(f"node {node.name}: command failed with status {code}: {command}: {output[-300:]}")
+                    raise TopologyError(f"node {node.name}: command failed with status {code}: {command}\n"
+                                        + last_lines(output))
         yield net
 
 
-def _names_interface(key: str, ifnames: set[str]) -> bool:
+# Scopes under net.<proto>.{conf,neigh} that are not interface names.
+NON_INTERFACE_SCOPES = {"all", "default", "lo"}
+
+
+def interface_of(key: str) -> str | None:
+    """The interface a per-interface sysctl names (net.ipv4.conf.eth0.x -> eth0), or None."""
     parts = key.split(".")
-    return len(parts) > 3 and parts[2] in ("conf", "neigh") and parts[3] in ifnames
+    if len(parts) > 4 and parts[2] in ("conf", "neigh") and parts[3] not in NON_INTERFACE_SCOPES:
+        return parts[3]
+    return None
 
 
 def _write_sysctl(key: str, value: str | int, node: str) -> None:

@@ -62,11 +62,18 @@ def write_results(path: Path, results: dict[str, Any]) -> None:
 
 
 def read_results(path: Path) -> dict[str, Any]:
+    """Read and check a results file; ResultsError says in one sentence what is wrong with it."""
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except FileNotFoundError:
         raise ResultsError(f"{path}: no such results file") from None
+    except IsADirectoryError:
+        raise ResultsError(f"{path}: is a directory; give the results.json inside a run's directory") from None
+    except UnicodeDecodeError:
+        raise ResultsError(f"{path}: not a text file, so not a results.json") from None
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc.strerror or exc})") from None
     except json.JSONDecodeError as exc:
         raise ResultsError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
@@ -75,7 +82,52 @@ def read_results(path: Path) -> dict[str, Any]:
     if version not in READABLE_VERSIONS:
         raise ResultsError(f"{path}: schema version {version}, this suite reads versions "
                            f"{', '.join(map(str, READABLE_VERSIONS))}")
+    _check_shape(path, data)
     return data
+
+
+# What every case of a results file must carry (name -> type), and what the rest defaults to.
+CASE_FIELDS: dict[str, type | tuple[type, ...]] = {"id": str, "level": str, "outcome": str}
+CASE_DEFAULTS: dict[str, Any] = {
+    "rfc": 0, "section": "", "protocol": "unknown", "layer": 0, "requirement": "", "nodeid": "", "duration_ms": 0.0, "message": None, "longrepr": None, "pcap": None, "frames": [],
+    "preconditions": [], "worker": None, "doc": "", "tags": [], "needs": [], "waits": "", "extra_rfcs": [],
+    "optional": "", "rfc_url": "",
+}
+
+
+def _fits(value: Any, default: Any) -> bool:
+    if isinstance(default, float):
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, type(default))
+
+
+def _check_shape(path: Path, data: dict[str, Any]) -> None:
+    """Refuse a file whose run or cases lack what the readers use; fill the optional fields
+    (in memory only) so that older or hand-trimmed files still render."""
+    run, cases = data.get("run"), data.get("cases")
+    if not isinstance(run, dict) or not isinstance(run.get("id"), str):
+        raise ResultsError(f"{path}: has no 'run' object with an 'id', so it is not a complete results file")
+    if not isinstance(cases, list):
+        raise ResultsError(f"{path}: has no 'cases' list, so it is not a complete results file")
+    for n, case in enumerate(cases):
+        if not isinstance(case, dict):
+            raise ResultsError(f"{path}: case #{n + 1} is not an object")
+        name = case.get("id") if isinstance(case.get("id"), str) else f"#{n + 1}"
+        for field, kind in CASE_FIELDS.items():
+            if not isinstance(case.get(field), kind) or isinstance(case.get(field), bool):
+                raise ResultsError(f"{path}: case {name} has no valid {field!r}")
+        if case["outcome"] not in OUTCOMES:
+            raise ResultsError(f"{path}: case {name} has the unknown verdict {case['outcome']!r}")
+        if case["level"] not in LEVELS:
+            raise ResultsError(f"{path}: case {name} has the unknown level {case['level']!r}")
+        for field, default in CASE_DEFAULTS.items():
+            value = case.get(field)
+            if value is not None and default is not None and not _fits(value, default):
+                raise ResultsError(f"{path}: case {name} has an invalid {field!r}")
+            case.setdefault(field, default if not isinstance(default, list) else [])
+        if not isinstance(case.get("title"), str) or not case["title"]:
+            case["title"] = case["id"]
+    data["summary"] = summarize(cases)
 
 
 def point_latest(report_dir: Path, run_dir: Path) -> None:

@@ -9,8 +9,13 @@ from typing import Any
 from pyroute2 import IPRoute
 
 OURS = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
-# Counters and caches that the kernel changes by itself while the machine runs.
-VOLATILE_SYSCTLS = ("net.netfilter.nf_conntrack_count", "net.ipv4.tcp_fastopen_key", "net.core.netdev_rss_key")
+# Counters and caches that the kernel changes by itself while the machine runs (any process
+# opening a file or forking moves them); every other readable sysctl must be left as it was.
+VOLATILE_SYSCTLS = {
+    "net.netfilter.nf_conntrack_count", "net.ipv4.tcp_fastopen_key", "net.core.netdev_rss_key",
+    "fs.dentry-state", "fs.file-nr", "fs.inode-nr", "fs.inode-state", "fs.aio-nr", "kernel.ns_last_pid",
+    "kernel.random.uuid", "kernel.random.entropy_avail", "kernel.pty.nr",
+}
 
 
 def _ours(addr: str | None) -> bool:
@@ -35,12 +40,14 @@ def snapshot() -> dict[str, Any]:
 
 
 def _sysctls() -> dict[str, str]:
+    """Every readable sysctl of the machine, not only net.*: a host-wide key (kernel.*, vm.*)
+    that the suite wrote would show here."""
     out = {}
-    for root, _dirs, files in os.walk("/proc/sys/net"):
+    for root, _dirs, files in os.walk("/proc/sys"):
         for name in files:
             path = os.path.join(root, name)
             key = path[len("/proc/sys/"):].replace("/", ".")
-            if key in VOLATILE_SYSCTLS:
+            if key in VOLATILE_SYSCTLS or key.startswith("fs.quota."):
                 continue
             try:
                 with open(path) as f:

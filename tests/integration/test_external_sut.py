@@ -123,3 +123,24 @@ def test_bad_sut_arguments_are_one_sentence_and_exit_2(options, sentence):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stdout + done.stderr
     assert sentence in done.stderr
+
+
+@pytest.mark.parametrize("use", ["address", "default route"])
+def test_iface_that_carries_the_machines_own_traffic_is_refused_unless_the_user_says_so(tmp_path, machine, use):
+    """Crafted frames must not go out on an interface the machine itself uses."""
+    with machine.entered(), IPRoute() as ipr:
+        index = ipr.link_lookup(ifname="m0")[0]
+        if use == "address":
+            ipr.addr("add", index=index, address="198.18.8.50", prefixlen=24)
+        else:
+            ipr.route("add", dst="0.0.0.0/0", oif=index)
+    argv = [sys.executable, "-m", "conformance.cli", "run", "--report-dir", str(tmp_path), "--case", "ARP-REPLY-UNICAST",
+            "--sut", "iface", "--iface", "m0", "--sut-ip", "198.18.8.1", "--tester-ip", "198.18.8.2"]
+    proc = runs.spawn(machine, argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 2, out
+    assert "interface m0 carries this machine's own traffic" in out and use in out
+    assert "--allow-host-traffic-iface" in out
+    _, out, _, cases = run_cases(tmp_path / "allowed", "--sut", "iface", "--iface", "m0", "--sut-ip", "198.18.8.1",
+                                 "--tester-ip", "198.18.8.2", "--allow-host-traffic-iface", "-k", "answers", ns=machine)
+    assert cases["ARP-EXT-ANSWERS"]["outcome"] == "pass", out

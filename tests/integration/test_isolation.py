@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.integration import rootns
 
 
@@ -25,9 +27,10 @@ def finish(proc):
     assert proc.returncode in (0, 1), out[-3000:]
 
 
-def test_a_full_run_leaves_the_root_namespace_untouched(tmp_path):
+@pytest.mark.parametrize("options", [[], ["--sut-profile", "hardened-host"]], ids=["defaults", "profile"])
+def test_a_full_run_leaves_the_root_namespace_and_every_host_sysctl_untouched(tmp_path, options):
     before = rootns.snapshot()
-    finish(start_run(tmp_path, "-n", "2"))
+    finish(start_run(tmp_path, "-n", "2", *options))
     _, got = verdicts(tmp_path)
     assert len(got) > 100, "the whole catalog ran"
     assert rootns.differences(before, rootns.snapshot()) == []

@@ -32,12 +32,13 @@ def wait_gone(pid, timeout=5.0):
 
 
 def kill_run_mid_case(tmp_path):
-    """Start a run whose case leaves a child in the SUT namespace, and SIGKILL the run."""
+    """Start a run whose case leaves a child in the SUT namespace, and SIGKILL the run. Its
+    reports go to tmp_path/reports."""
     pidfile = tmp_path / "child.pid"
     env = {k: v for k, v in os.environ.items() if k != runs.OWNER_VAR}
     env["KILLED_RUN_PIDFILE"] = str(pidfile)
-    run = subprocess.Popen([sys.executable, "-m", "pytest", str(DATA / "killed_run_case.py"), "--no-report", "-q"],
-                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = subprocess.Popen([sys.executable, "-m", "pytest", str(DATA / "killed_run_case.py"), "--report-dir",
+                            str(tmp_path / "reports"), "-q"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while not pidfile.exists() or not pidfile.read_text():
         assert time.monotonic() < deadline, "the case never started its child"
@@ -65,12 +66,22 @@ def test_clean_removes_the_leftovers_of_a_killed_run_only(tmp_path, live_child):
     child = kill_run_mid_case(tmp_path)
     found = [item.pid for item in runs.find_leftovers()]
     assert child in found and live_child not in found
-    done = subprocess.run([sys.executable, "-m", "conformance.cli", "clean"], capture_output=True, text=True, timeout=60)
+    reports = tmp_path / "reports"
+    unfinished = [d for d in reports.iterdir() if runs.RUN_ID.match(d.name)]
+    assert len(unfinished) == 1 and not (unfinished[0] / "results.json").exists(), "the killed run left its directory"
+    finished = reports / "20260101-000000-abcd"
+    finished.mkdir()
+    (finished / "results.json").write_text("{}")
+    clean = [sys.executable, "-m", "conformance.cli", "clean", "--report-dir", str(reports)]
+    done = subprocess.run(clean, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert f"killed pid {child}" in done.stdout
+    assert f"removed {unfinished[0]}/" in done.stdout
     assert wait_gone(child)
+    assert not unfinished[0].exists()
+    assert finished.exists(), "a finished run's directory is never removed"
     assert alive(live_child), "a live run's process must be left alone"
-    again = subprocess.run([sys.executable, "-m", "conformance.cli", "clean"], capture_output=True, text=True, timeout=60)
+    again = subprocess.run(clean, capture_output=True, text=True, timeout=60)
     assert again.stdout.strip() == "nothing to clean"
 
 

@@ -12,7 +12,7 @@ from conformance.report.model import read_results
 
 DATA = Path(__file__).parent / "data" / "verdict_cases.py"
 DEVIATIONS = {"ICMP-DATA-FAIL": "fail", "ICMP-DATA-INCONCLUSIVE": "inconclusive", "ICMP-DATA-ERROR": "error",
-              "ICMP-DATA-SKIP": "skip", "ARP-DATA-HANG": "error"}
+              "ICMP-DATA-SKIP": "skip", "ARP-DATA-HANG": "error", "ICMP-DATA-UNDECLARED-ABSENT": "error"}
 
 
 def baseline(path, entries):
@@ -40,7 +40,7 @@ def test_run_writes_report_files_and_matches_its_baseline(tmp_path):
     assert all(c["baseline"]["match"] for c in results["cases"])
 
     page = (run_dir / "index.html").read_text()
-    assert page.count('<details class="case"') == len(results["cases"]) == 6
+    assert page.count('<details class="case"') == len(results["cases"]) == 9
     assert page.count('class="kd">known deviation<') >= 3
     suites = ET.parse(run_dir / "junit.xml").getroot()
     assert sorted(tc.get("name").split()[0] for tc in suites.iter("testcase")) == sorted(c["id"] for c in results["cases"])

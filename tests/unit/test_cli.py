@@ -35,7 +35,10 @@ def cases_dir(tmp_path):
 
 
 def run(capsys, *argv):
-    code = cli.main(list(argv))
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exc:  # argparse refuses a malformed option value this way
+        code = exc.code
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -74,6 +77,14 @@ def test_list_with_no_match_says_so(capsys, cases_dir):
     (["list", "--case", "NOPE-1"], "no case has the id 'NOPE-1'"),
     (["show", "NOPE-1"], "no case has the id 'NOPE-1'"),
     (["run", "--case", "NOPE-*"], "no case has the id"),
+    (["run", "--case-timeout", "-5"], "a case timeout must be a number of seconds above 0"),
+    (["run", "--case-timeout", "0"], "a case timeout must be a number of seconds above 0"),
+    (["run", "--case-timeout", "nan"], "a case timeout must be a number of seconds above 0"),
+    (["run", "--case-timeout", "inf"], "a case timeout must be a number of seconds above 0"),
+    (["run", "-n", "two"], "give a number of workers or 'auto'"),
+    (["run", "--report-dir", "/proc/foo"], "cannot write reports under /proc/foo"),
+    (["run", "--sut", "tap", "--sut-ip", "198.18.7.2", "--sut-command", "foo 'unterminated"], "cannot be split into words"),
+    (["run", "--sut-profile", "/dev/null/x"], "cannot read the profile"),
 ])
 def test_bad_input_is_one_sentence_and_exit_2(capsys, cases_dir, argv, message, monkeypatch):
     # `run` checks privilege before it collects; an unknown id must be refused without root too.
@@ -81,7 +92,52 @@ def test_bad_input_is_one_sentence_and_exit_2(capsys, cases_dir, argv, message, 
     code, _, err = run(capsys, *argv, "--cases", str(cases_dir))
     assert code == 2
     assert message in err
-    assert len(err.strip().splitlines()) == 1
+    assert len(err.strip().splitlines()) == 1 or err.startswith("usage:"), err
+
+
+def test_report_dir_that_is_a_file_is_refused(capsys, cases_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr("conformance.netns.can_create_namespaces", lambda: None)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    code, _, err = run(capsys, "run", "--report-dir", str(afile), "--cases", str(cases_dir))
+    assert code == 2 and err.strip() == f"conformance run: --report-dir {afile} is a file, not a directory"
+
+
+def test_binary_profile_is_one_sentence(capsys, cases_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr("conformance.netns.can_create_namespaces", lambda: None)
+    binary = tmp_path / "p.toml"
+    binary.write_bytes(b"\x00\xff\xfe\x89PNG")
+    code, _, err = run(capsys, "run", "--sut-profile", str(binary), "--cases", str(cases_dir))
+    assert code == 2 and err.strip() == f"conformance run: {binary}: not a text file; a profile is TOML"
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b'{"schema": "conformance-results", "schema_version": 2, "run": {"id": "r"}}', "has no 'cases' list"),
+    (b'{"schema": "conformance-results", "schema_version": 2, "run": {"id": "r"}, "cases": [{"id": "A"}]}', "has no valid"),
+    (b"\x89PNG\r\n\x1a\n\xff\xfe\x00", "not a text file"),
+    (None, "is a directory"),
+])
+@pytest.mark.parametrize("command", ["report", "diff"])
+def test_report_and_diff_refuse_bad_results_in_one_sentence(capsys, tmp_path, content, message, command):
+    path = tmp_path / "results.json"
+    if content is None:
+        path = tmp_path
+    else:
+        path.write_bytes(content)
+    argv = [command, str(path)] + ([str(path)] if command == "diff" else [])
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_report_to_an_unwritable_place_is_one_sentence(capsys, tmp_path):
+    from conformance.report.synthetic import make_run
+
+    results = make_run(tmp_path / "run", 3)
+    from conformance.report.model import write_results
+
+    write_results(tmp_path / "run" / "results.json", results)
+    code, _, err = run(capsys, "report", str(tmp_path / "run" / "results.json"), "-o", "/nonexistent/dir/x.html")
+    assert code == 2 and "No such file or directory" in err and len(err.strip().splitlines()) == 1, err
 
 
 def test_missing_cases_directory_is_exit_2(capsys, tmp_path):

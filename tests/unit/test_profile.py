@@ -57,3 +57,49 @@ def test_command_line_sysctls_and_merging():
     assert merged.sysctls["net.ipv4.conf.all.rp_filter"] == "2", "later profiles win"
     assert merged.commands == ("true",)
     assert merged.as_dict()["name"] == "router + command line"
+
+
+@pytest.mark.parametrize("key", ["kernel.printk_ratelimit", "vm.swappiness", "fs.file-max", "net.ipv4"])
+def test_keys_outside_the_network_namespace_are_refused(tmp_path, key):
+    """Only net.* sysctls are private to the SUT's namespace; anything else changes the host."""
+    with pytest.raises(profile.ProfileError, match="not a network-namespace sysctl"):
+        profile.from_assignments([f"{key}=6"])
+    with pytest.raises(profile.ProfileError, match=r"p.toml, line 2: .*not a network-namespace sysctl"):
+        profile.load(write(tmp_path, f'[sysctls]\n"{key}" = 6\n'))
+
+
+def test_a_key_with_path_characters_is_refused():
+    with pytest.raises(profile.ProfileError, match="is not a sysctl key"):
+        profile.from_assignments(["net.ipv4/../../kernel.x=1"])
+
+
+def test_commands_written_after_the_sysctls_header_are_explained(tmp_path):
+    text = 'description = "d"\n\n[sysctls]\n"net.ipv4.ip_forward" = 1\n\ncommands = ["true"]\n'
+    with pytest.raises(profile.ProfileError, match=r"line 6: 'commands' is inside the \[sysctls\] table; write it before"):
+        profile.load(write(tmp_path, text))
+
+
+def test_binary_file_and_directory_are_one_sentence(tmp_path):
+    binary = tmp_path / "b.toml"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe\x00")
+    with pytest.raises(profile.ProfileError, match="not a text file"):
+        profile.load(binary)
+    with pytest.raises(profile.ProfileError, match="is a directory"):
+        profile.load(tmp_path)
+
+
+def test_the_documented_example_profile_loads(tmp_path):
+    """The profile shown in profile.py's docstring and docs/sut.md is accepted as written."""
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).parents[2] / "docs" / "sut.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", docs, re.S)
+    assert blocks, "docs/sut.md shows a profile"
+    for block in blocks:
+        p = profile.load(write(tmp_path, block))
+        assert p.sysctls
+    example = re.search(r'\n\n(    description = .*?)\n\nTop-level', profile.__doc__ or "", re.S)
+    assert example
+    loaded = profile.load(write(tmp_path, "\n".join(line[4:] for line in example.group(1).splitlines())))
+    assert loaded.commands and "net.ipv4.conf.eth0.arp_ignore" in loaded.sysctls

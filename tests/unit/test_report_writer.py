@@ -5,7 +5,7 @@ import json
 from conformance import pcap
 from conformance.cli import main
 from conformance.report import merged_pcap, outputs
-from conformance.report.model import case_key, read_results, write_results
+from conformance.report.model import case_key, write_results
 from conformance.report.synthetic import make_run
 
 
@@ -49,6 +49,7 @@ def test_report_command_renders_from_results_json(tmp_path, capsys):
     run_dir = tmp_path / "run"
     results = make_run(run_dir, 8, outcome_of={0: "fail", 1: "pass"})
     write_results(run_dir / "results.json", results)
+    before = (run_dir / "results.json").read_bytes()
     out = tmp_path / "elsewhere" / "r.html"
     out.parent.mkdir()
     assert main(["report", str(run_dir / "results.json"), "-o", str(out), "--junit", str(tmp_path / "j.xml")]) == 0
@@ -56,7 +57,7 @@ def test_report_command_renders_from_results_json(tmp_path, capsys):
     assert page.count('<details class="case"') == 8
     assert f'href="../run/pcap/{results["cases"][0]["id"]}.pcapng"' in page
     assert (tmp_path / "j.xml").exists()
-    assert read_results(run_dir / "results.json") == results, "rendering must not change results.json"
+    assert (run_dir / "results.json").read_bytes() == before, "rendering must not change results.json"
 
     baseline = tmp_path / "b.toml"
     baseline.write_text('[[deviation]]\nid = "ETH-SYNTH-0000"\nverdict = "fail"\nrfc = "r"\nreason = "known"\n')

@@ -10,7 +10,8 @@ from conformance.sut_options import capability_target, target_from_options
 
 def options(**kw):
     base = {"sut": "netns", "sut_profile": None, "sut_sysctl": [], "sut_command": None, "iface": None, "sut_ip": None,
-            "sut_mac": None, "tester_ip": None, "sut_tcp_port": None, "sut_udp_port": None}
+            "sut_mac": None, "tester_ip": None, "sut_tcp_port": None, "sut_udp_port": None,
+            "allow_addresses_outside_test_ranges": False, "allow_host_traffic_iface": False}
     return SimpleNamespace(**(base | kw))
 
 
@@ -42,6 +43,13 @@ def test_profile_sysctls_come_after_the_pinned_defaults():
     ({"sut": "tap", "sut_ip": "198.18.7.2", "tester_ip": "198.18.7.3", "sut_tcp_port": 70000}, "not a port number"),
     ({"sut": "tap", "sut_profile": "router"}, "does not reconfigure a tap SUT"),
     ({"sut_ip": "198.18.7.2"}, "--sut-ip is for --sut tap or --sut iface"),
+    ({"sut": "tap", "sut_ip": "198.18.7.2", "sut_command": "foo 'unterminated"}, "cannot be split into words: No closing quotation"),
+    ({"sut": "tap", "sut_ip": "198.18.7.2", "sut_command": "  "}, "--sut-command is empty"),
+    ({"sut": "tap", "sut_ip": "10.0.2.15", "sut_command": "stack"}, "--sut-ip 10.0.2.15 is outside 198.18.0.0/15"),
+    ({"sut": "iface", "iface": "e0", "sut_ip": "192.168.1.1", "tester_ip": "192.168.1.99"},
+     "say so with --allow-addresses-outside-test-ranges"),
+    ({"sut": "iface", "iface": "e0", "sut_ip": "198.18.7.2", "tester_ip": "192.168.1.99"}, "--tester-ip 192.168.1.99 is outside"),
+    ({"sut": "tap", "sut_ip": "198.18.7.2", "sut_command": "x", "allow_host_traffic_iface": True}, "is for --sut iface only"),
 ])
 def test_bad_descriptions_are_refused_with_one_sentence(kw, sentence):
     with pytest.raises(SutError, match=sentence.replace("(", r"\(")):
@@ -60,3 +68,16 @@ def test_external_capabilities_and_the_reason_a_case_is_skipped():
     assert reason == ("the tap SUT does not offer its state to the suite (sysctls, neighbour table, routes, counters); "
                       "nor a bound UDP port (--sut-udp-port)")
     assert capability_target(options(sut="iface")).missing(("build",)).startswith("the iface SUT does not offer")
+
+
+def test_sysctls_outside_the_network_namespace_are_refused():
+    from conformance.profile import ProfileError
+
+    with pytest.raises(ProfileError, match="kernel.printk_ratelimit is not a network-namespace sysctl"):
+        target_from_options(options(sut_sysctl=["kernel.printk_ratelimit=6"]))
+
+
+def test_addresses_outside_the_test_ranges_need_the_users_explicit_consent():
+    target = target_from_options(options(sut="iface", iface="e0", sut_ip="192.168.1.1", tester_ip="192.168.1.99",
+                                         allow_addresses_outside_test_ranges=True, allow_host_traffic_iface=True))
+    assert (target.sut_ip, target.allow_host_traffic_iface) == ("192.168.1.1", True)

@@ -5,7 +5,7 @@ import pytest
 from conformance.fixtures.lan import lan_topology
 from conformance.fixtures.routed import routed_topology
 from conformance.sut import NetnsSut
-from conformance.topology import Address, End, Node, Route, Topology, TopologyError, Veth, _names_interface
+from conformance.topology import Address, End, Node, Route, Topology, TopologyError, Veth, interface_of
 
 
 def two_nodes(**kw):
@@ -65,10 +65,11 @@ def test_structural_mistakes_are_named():
 
 
 def test_interface_sysctls_wait_until_the_interface_exists():
-    assert _names_interface("net.ipv4.conf.eth0.rp_filter", {"eth0"})
-    assert _names_interface("net.ipv4.neigh.eth0.base_reachable_time_ms", {"eth0"})
-    assert not _names_interface("net.ipv4.conf.all.rp_filter", {"eth0"})
-    assert not _names_interface("net.ipv4.ip_forward", {"eth0"})
+    assert interface_of("net.ipv4.conf.eth0.rp_filter") == "eth0"
+    assert interface_of("net.ipv4.neigh.eth1.base_reachable_time_ms") == "eth1"
+    assert interface_of("net.ipv4.conf.all.rp_filter") is None
+    assert interface_of("net.ipv4.conf.lo.rp_filter") is None
+    assert interface_of("net.ipv4.ip_forward") is None
 
 
 def test_router_topology_turns_forwarding_on_and_lan_does_not():
