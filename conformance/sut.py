@@ -115,7 +115,7 @@ class NetnsSut:
         It also makes this SUT's profile the one that the SutControl of the namespace built from
         the node compares against, so that a topology's or a case's override of a profile value
         shows in the case's preconditions."""
-        _remember_profile(self.profile)
+        _remember_profile(self.profile, sysctls or {})
         return Node(name, sysctls={**self.sysctls, **(sysctls or {})}, commands=self.commands)
 
     def missing(self, needs: tuple[str, ...]) -> str | None:
@@ -223,16 +223,22 @@ NUD_STATES = {
 }
 
 
-# The profile of the netns SUT this process builds (its sysctls, as written in the profile), set
-# by NetnsSut.node() for every topology built around the SUT: a SutControl made for that
-# topology's namespace compares against it. One SUT per process, so one profile.
+# The profile of the netns SUT this process builds (its sysctls, as written in the profile) and
+# the values the last topology built around it set over them, remembered by NetnsSut.node(): the
+# SutControl made for that topology's namespace reports them and compares its own changes with
+# the profile. One SUT per process, and a fixture builds its topology just before its control.
 _active_profile: dict[str, str] = {}
+_topology_overrides: dict[str, str] = {}
 
 
-def _remember_profile(profile: Profile | None) -> None:
+def _remember_profile(profile: Profile | None, topology_sysctls: Mapping[str, str | int]) -> None:
     _active_profile.clear()
-    if profile is not None:
-        _active_profile.update({key: str(value) for key, value in profile.sysctls.items()})
+    _topology_overrides.clear()
+    if profile is None:
+        return
+    _active_profile.update({key: str(value) for key, value in profile.sysctls.items()})
+    _topology_overrides.update({key: str(value) for key, value in topology_sysctls.items()
+                                if key in _active_profile and not _same_value(value, _active_profile[key])})
 
 
 def _same_value(a: str | int, b: str | int) -> bool:
@@ -252,8 +258,9 @@ class SutControl:
 
     The SUT is judged as configured: where the topology (e.g. a router's forwarding) or the case
     (set_sysctl) runs it with a value other than the one its profile gives, the precondition
-    says so ("overrides the profile's ..."). `profile` defaults to the profile of the netns SUT
-    whose node the topology was built from (NetnsSut.node).
+    says so ("overrides the profile's ..."). `profile` and `topology_sysctls` (the topology's
+    own sysctls for the SUT node) default to those of the netns SUT node the topology was last
+    built from (NetnsSut.node).
 
     `msl_s` is the Maximum Segment Lifetime the SUT declares (RFC 9293 3.4.2: an engineering
     choice, so a property of the SUT rather than a constant of the suite); for the local Linux
@@ -261,26 +268,21 @@ class SutControl:
     """
 
     def __init__(self, ns: Namespace, ipr: Any, preconditions: list[str],
-                 profile: Mapping[str, str | int] | None = None, msl_s: float = LINUX_MSL_S) -> None:
+                 profile: Mapping[str, str | int] | None = None, topology_sysctls: Mapping[str, str | int] | None = None,
+                 msl_s: float = LINUX_MSL_S) -> None:
         self.ns = ns
         self.ipr = ipr
         self.preconditions = preconditions
-        self.profile: dict[str, str] = (
-            {key: str(value) for key, value in profile.items()} if profile is not None else dict(_active_profile)
-        )
+        if profile is None:
+            self.profile = dict(_active_profile)
+            overridden = dict(_topology_overrides)
+        else:
+            self.profile = {key: str(value) for key, value in profile.items()}
+            overridden = {key: str(value) for key, value in (topology_sysctls or {}).items()
+                          if key in self.profile and not _same_value(value, self.profile[key])}
         self.msl_s = msl_s
-        self._note_topology_overrides()
-
-    def _note_topology_overrides(self) -> None:
-        """Record each profile sysctl that the SUT's namespace does not hold as the profile says:
-        the topology built around the SUT set it otherwise (e.g. forwarding on a router)."""
-        for key, wanted in self.profile.items():
-            try:
-                now = self.ns.read_sysctl(key)
-            except OSError:
-                continue  # a key of an interface this topology does not have
-            if not _same_value(now, wanted):
-                self.preconditions.append(f"sysctl {key}={now} (set by the topology; overrides the profile's {key}={wanted})")
+        for key, value in overridden.items():
+            preconditions.append(f"sysctl {key}={value} (set by the topology; overrides the profile's {key}={self.profile[key]})")
 
     def sysctl(self, key: str) -> str:
         return self.ns.read_sysctl(key)
