@@ -50,6 +50,17 @@ def precondition(what: str) -> Iterator[None]:
         raise Inconclusive(f"precondition not met: {what} ({detail})") from None
 
 
+def require_handshake(lan: Any, dport: int = SERVICE_PORT) -> None:
+    """For a case whose own SYN went unanswered: a plain SYN from another port must draw a
+    SYN-ACK (reset at once, so no half-open connection is left), or the SUT does not answer
+    SYNs at all, which TCP-EST-SYN-ACK judges, and the case is INCONCLUSIVE."""
+    control = peer(lan, dport, sport=49999, isn=0x30000000)
+    synack = control.answer_to(control.segment("S", options=[("MSS", 1460)]), control.from_sut("SA"))
+    if synack is None:
+        raise Inconclusive("precondition not met: the SUT does not answer even a plain SYN to its listener with a SYN-ACK")
+    lan.tester.send(control.segment("R", seq=synack[TCP].ack, ack=0))
+
+
 def synack_for(lan: Any, tcp: TcpPeer, syn: Packet, expect: Matcher | None = None) -> Packet:
     """Send `syn` to the SUT's listener and return its SYN-ACK (precondition: one comes)."""
     with precondition("the SUT answers a SYN to its listener with a SYN-ACK"):
