@@ -86,13 +86,22 @@ def established(lan: Any, options: list[Any] | None = None, window: int | None =
     return tcp, sock, synack
 
 
-def active_open(lan: Any, options: dict[tuple[int, int], int | bytes] | None = None) -> tuple[TcpPeer, SutSocket, Packet]:
+def active_open(lan: Any, options: dict[tuple[int, int], int | bytes] | None = None,
+                judged: bool = False) -> tuple[TcpPeer, SutSocket, Packet]:
     """The SUT's application connects to the tester; returns the tester's end (with the SUT's ISN
-    adopted), the SUT's socket in SYN-SENT and the SUT's SYN (precondition: the SYN comes)."""
+    adopted), the SUT's socket in SYN-SENT and the SUT's SYN. The SYN is a precondition (no SYN:
+    INCONCLUSIVE), except for the case that judges the active open (`judged`: no SYN is a FAIL)."""
     sock = lan.app.connect(lan.tester.ip, REMOTE_PORT, options=options)
-    with precondition("the SUT's application opens a connection and the SUT sends its SYN"):
-        syn = lan.tester.expect(like(IP(src=lan.sut.ip, dst=lan.tester.ip) / TCP(dport=REMOTE_PORT, flags="S"),
-                                     name="the SUT's SYN"))
+    syn_from_sut = like(IP(src=lan.sut.ip, dst=lan.tester.ip) / TCP(dport=REMOTE_PORT, flags="S"), name="the SUT's SYN")
+    if judged:
+        try:
+            syn = lan.tester.expect(syn_from_sut)
+        except AssertionError:
+            raise AssertionError("RFC 9293 3.10.1: an active OPEN sends a SYN <SEQ=ISS><CTL=SYN>; the SUT's application "
+                                 "opened a connection and no SYN came") from None
+    else:
+        with precondition("the SUT's application opens a connection and the SUT sends its SYN"):
+            syn = lan.tester.expect(syn_from_sut)
     tcp = peer(lan, dport=syn[TCP].sport, sport=REMOTE_PORT)
     tcp.take_syn(syn)
     return tcp, sock, syn

@@ -247,8 +247,12 @@ def test_unacceptable_ack_in_syn_received_gets_rst(lan):
 
 @case("TCP-EST-SYNSENT-SYN-ACK", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
 def test_syn_ack_in_syn_sent_is_acknowledged(lan):
-    """In SYN-SENT, an acceptable SYN-ACK moves the connection to ESTABLISHED and is answered with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>."""
-    tcp, sock, syn = active_open(lan)
+    """In SYN-SENT, an acceptable SYN-ACK moves the connection to ESTABLISHED and is answered with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
+
+    This case judges the active open as a whole: an application's connect that sends no SYN
+    fails it (the other active-open cases are INCONCLUSIVE then).
+    """
+    tcp, sock, syn = active_open(lan, judged=True)
     lan.tester.send(tcp.segment("SA", seq=tcp.isn, ack=seq_add(syn[TCP].seq, 1), options=[("MSS", 1460)]))
     tcp.snd_nxt = seq_add(tcp.isn, 1)
     ack = lan.tester.expect(tcp.reply())
