@@ -15,6 +15,7 @@ from scapy.layers.inet import ICMP
 from cases.icmp.frames import ip_like, udp_datagram
 from conformance.catalog import SHOULD, case
 from conformance.match import like
+from conformance.verdict import Inconclusive
 
 BURST = 100  # more than any sensible burst allowance (Linux: 6 per destination, 50 per namespace)
 
@@ -45,7 +46,8 @@ def test_errors_to_one_destination_are_rate_limited(routed):
     burst of 50 per namespace, so 6 errors arrive).
     """
     got = fire_burst(routed)
-    assert got >= 1, f"{BURST} datagrams to a closed port drew no Port Unreachable at all, so no limit can be seen"
+    if got == 0:
+        raise Inconclusive(f"{BURST} datagrams to a closed port drew no Port Unreachable at all, so no limit can be seen")
     assert got < BURST, (
         f"a router should limit the rate of its ICMP errors; {BURST} datagrams sent at once drew {got} errors, "
         "one for every datagram (the router's limits as configured did not act)"
@@ -62,4 +64,6 @@ def test_error_rate_limit_is_configurable(routed):
     routed.control.set_sysctl("net.ipv4.icmp_ratelimit", 0)
     open_global_limiter(routed.control)
     got = fire_burst(routed)
+    if got == 0:
+        raise Inconclusive(f"{BURST} datagrams to a closed port drew no Port Unreachable at all, so the setting shows nothing")
     assert got == BURST, f"with the rate limit set off, all {BURST} datagrams must draw their error; {got} arrived"
