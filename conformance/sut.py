@@ -111,7 +111,12 @@ class NetnsSut:
 
     def node(self, name: str = "sut", sysctls: Mapping[str, str | int] | None = None) -> Node:
         """The topology node of the SUT: the pinned defaults, the profile, then the topology's own
-        sysctls (e.g. forwarding for a router), and the profile's commands."""
+        sysctls (e.g. forwarding for a router), and the profile's commands.
+
+        It also makes this SUT's profile the one that the SutControl of the namespace built from
+        the node compares against, so that a topology's or a case's override of a profile value
+        shows in the case's preconditions."""
+        _remember_profile(self.profile, sysctls or {})
         return Node(name, sysctls={**self.sysctls, **(sysctls or {})}, commands=self.commands)
 
     def missing(self, needs: tuple[str, ...]) -> str | None:
@@ -244,21 +249,79 @@ NUD_STATES = {
 }
 
 
+# The profile of the netns SUT this process builds (its sysctls, as written in the profile) and
+# the values the last topology built around it set over them, remembered by NetnsSut.node(): the
+# SutControl made for that topology's namespace reports them and compares its own changes with
+# the profile. One SUT per process, and a fixture builds its topology just before its control.
+_active_profile: dict[str, str] = {}
+_topology_overrides: dict[str, str] = {}
+
+
+def _remember_profile(profile: Profile | None, topology_sysctls: Mapping[str, str | int]) -> None:
+    _active_profile.clear()
+    _topology_overrides.clear()
+    if profile is None:
+        return
+    _active_profile.update({key: str(value) for key, value in profile.sysctls.items()})
+    _topology_overrides.update({key: str(value) for key, value in topology_sysctls.items()
+                                if key in _active_profile and not _same_value(value, _active_profile[key])})
+
+
+def _same_value(a: str | int, b: str | int) -> bool:
+    """Sysctl values compare as the kernel prints them: fields split by any whitespace."""
+    return str(a).split() == str(b).split()
+
+
+# The Maximum Segment Lifetime the local Linux kernel works with. RFC 9293 3.4.2 calls the MSL
+# "an engineering choice"; Linux fixes TIME-WAIT at TCP_TIMEWAIT_LEN = 60 s (include/net/tcp.h,
+# no sysctl changes it), which is 2 x MSL with MSL = 30 s.
+LINUX_MSL_S = 30.0
+
+
 class SutControl:
     """Reads and changes the state of a namespace SUT. Every change is recorded as a
-    precondition of the case, so the report says under which settings the verdict holds."""
+    precondition of the case, so the report says under which settings the verdict holds.
 
-    def __init__(self, ns: Namespace, ipr: Any, preconditions: list[str]) -> None:
+    The SUT is judged as configured: where the topology (e.g. a router's forwarding) or the case
+    (set_sysctl) runs it with a value other than the one its profile gives, the precondition
+    says so ("overrides the profile's ..."). `profile` and `topology_sysctls` (the topology's
+    own sysctls for the SUT node) default to those of the netns SUT node the topology was last
+    built from (NetnsSut.node).
+
+    `msl_s` is the Maximum Segment Lifetime the SUT declares (RFC 9293 3.4.2: an engineering
+    choice, so a property of the SUT rather than a constant of the suite); for the local Linux
+    kernel it is LINUX_MSL_S.
+    """
+
+    def __init__(self, ns: Namespace, ipr: Any, preconditions: list[str],
+                 profile: Mapping[str, str | int] | None = None, topology_sysctls: Mapping[str, str | int] | None = None,
+                 msl_s: float = LINUX_MSL_S) -> None:
         self.ns = ns
         self.ipr = ipr
         self.preconditions = preconditions
+        if profile is None:
+            self.profile = dict(_active_profile)
+            overridden = dict(_topology_overrides)
+        else:
+            self.profile = {key: str(value) for key, value in profile.items()}
+            overridden = {key: str(value) for key, value in (topology_sysctls or {}).items()
+                          if key in self.profile and not _same_value(value, self.profile[key])}
+        self.msl_s = msl_s
+        for key, value in overridden.items():
+            preconditions.append(f"sysctl {key}={value} (set by the topology; overrides the profile's {key}={self.profile[key]})")
 
     def sysctl(self, key: str) -> str:
         return self.ns.read_sysctl(key)
 
     def set_sysctl(self, key: str, value: str | int) -> None:
+        """Set a sysctl of the SUT for this case; recorded as a precondition, saying when it
+        overrides the value the SUT's profile gives."""
         self.ns.write_sysctl(key, value)
-        self.preconditions.append(f"sysctl {key}={value}")
+        wanted = self.profile.get(key)
+        if wanted is not None and not _same_value(value, wanted):
+            self.preconditions.append(f"sysctl {key}={value} (overrides the profile's {key}={wanted})")
+        else:
+            self.preconditions.append(f"sysctl {key}={value}")
 
     def neighbours(self, ifname: str | None = None) -> dict[str, Neighbour]:
         """The IPv4 neighbour table, by address."""

@@ -217,12 +217,14 @@ def test_overlapping_fragments_are_reassembled_with_newest_data(lan):
 
 @case("FRAG-REASM-ZERO-LENGTH", rfc=791, section="3.2", level=MAY, layer=3, also=(815,))
 def test_zero_length_fragment_does_not_prevent_reassembly(lan):
-    """A fragment that carries no data (MF set, offset inside the datagram) fills no octets and does not prevent reassembly.
+    """A fragment that carries no data (MF set, offset inside the datagram) may be taken as filling no octets, so that it does not prevent reassembly.
 
     In RFC 791's procedure a fragment sets the bits of its 8-octet blocks, none for no data; in
-    RFC 815's, a fragment of no octets removes no hole. The first fragment (octets 0-191) is
-    followed by an empty fragment at offset 192, then by the remaining fragments; the Echo
-    Request must be answered.
+    RFC 815's, a fragment of no octets removes no hole. RFC 791's procedure is an example and
+    RFC 815 is informational, and no RFC forbids discarding such a fragment (or its datagram)
+    as malformed, so this is a MAY: a SUT that does not reassemble around it is NOT-IMPLEMENTED.
+    The first fragment (octets 0-191) is followed by an empty fragment at offset 192, then by
+    the remaining fragments; a SUT that reassembles answers the Echo Request.
     """
     ident = next_ident()
     data = echo_data(556, ident)
