@@ -108,7 +108,7 @@ def test_datagram_to_subnet_broadcast_goes_to_broadcast_mac(lan):
     lan.tester.answer_arp = False
     sock = lan.app.udp()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-    sock.sock.sendto(b"to everyone", ("198.18.0.255", 9))
+    sock.sendto(b"to everyone", ("198.18.0.255", 9))
     frame = lan.tester.expect(like(IP(dst="198.18.0.255") / UDP(dport=9)))
     assert frame[Ether].dst == BROADCAST, f"the datagram should be sent to {BROADCAST}, went to {frame[Ether].dst}"
     asked = [f for f in lan.tester.arrived() if like(ARP(op="who-has", pdst="198.18.0.255"))(f.packet)]

@@ -4,8 +4,6 @@ of "the octet following the urgent data").
 
 The SUT's application marks urgent data the only way the sockets API offers, send(MSG_OOB), and
 reads it with recv(MSG_OOB), which hands over the last octet of the urgent data (RFC 6093 3.4).
-SutSocket has no send/recv with flags, so these cases call the underlying socket; a SUT agent
-would need the same two operations.
 """
 
 import socket
@@ -31,8 +29,8 @@ def test_sut_urgent_pointer_points_past_the_urgent_data(lan):
     """
     flow = establish(lan)
     start = flow.peer.rcv_nxt
-    flow.sock.sock.send(NORMAL)
-    flow.sock.sock.send(URGENT, socket.MSG_OOB)
+    flow.sock.send(NORMAL)
+    flow.sock.send(URGENT, socket.MSG_OOB)
     segments = flow.receive(len(NORMAL + URGENT))
     got = b"".join(payload(s) for s in segments)
     assert got == NORMAL + URGENT, f"the tester must receive what the application wrote; it got {got!r}"
@@ -68,7 +66,7 @@ def test_sut_takes_the_octet_before_the_urgent_pointer_as_last_urgent_octet(lan)
     flow.send(data, flags="PAU", urgptr=end_of_urgent)
     flow.expect_ack(flow.peer.snd_nxt)
     try:
-        oob = flow.sock.sock.recv(1, socket.MSG_OOB)
+        oob = flow.sock.recv(1, timeout=0, flags=socket.MSG_OOB)
     except OSError as exc:
         raise AssertionError(
             "RFC 9293 3.8.5: the urgent data ends before the octet the pointer names, so its last octet ('!') is "

@@ -89,7 +89,7 @@ def test_chosen_source_address_is_reported_to_application(lan):
     local address and port it reports must be the source of the datagram on the wire.
     """
     sock = lan.app.udp_at("0.0.0.0", 0, connect=(lan.tester.ip, TESTER_PORT))
-    local = sock.sock.getsockname()
+    local = sock.getsockname()
     sock.send(b"who am I?")
     dgram = lan.tester.expect(from_sut(lan, sport=None, any_source=True))
     assert local[0] != "0.0.0.0", "RFC 1122 4.1.3.5: the application SHOULD learn the local address chosen; it still reads the wildcard"
