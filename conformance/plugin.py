@@ -29,6 +29,7 @@ from conformance.sut import NetnsSut, sysctl_snapshot
 from conformance.verdict import Inconclusive, Verdict
 
 pytest_plugins = ["conformance.sut_options", "conformance.progress", "conformance.ordering", "conformance.fixtures.base", "conformance.fixtures.lan", "conformance.fixtures.routed", "conformance.fixtures.multipath", "conformance.fixtures.tuntap", "conformance.fixtures.pmtu", "conformance.fixtures.addresses", "conformance.fixtures.mtu"]
+pytest_plugins.append("conformance.invariants")  # every frame from the SUT is held to the invariants
 
 PROP_CASE = "conformance_case"
 PROP_VERDICT = "conformance_verdict"
