@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from conformance.catalog import info_of
 from conformance.record import CAPTURE_KEY
 from conformance.verdict import Inconclusive
 from conformance.wire import LINKTYPE_RAW, Capture, Frame
@@ -256,9 +257,10 @@ def report(violations: Iterable[Violation], start_ns: int) -> str:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """After the case body: a malformed frame from the SUT makes a passing or inconclusive case
-    FAIL, and is added to the message of one that fails already."""
-    record = item.stash.get(CAPTURE_KEY, None)
+    """After a conformance case's body: a malformed frame from the SUT makes a passing or
+    inconclusive case FAIL, and is added to the message of one that fails already. (The suite's
+    own tests, which may make a SUT wrong on purpose, are left to judge their frames themselves.)"""
+    record = item.stash.get(CAPTURE_KEY, None) if info_of(item) is not None else None  # conformance cases only
     try:
         result = yield
     except AssertionError as failure:

@@ -408,8 +408,8 @@ class Port:
         mark = len(self.capture.frames)
         control.sender.send(probe, note="control")
         self._await(answer, mark, note="control", failure=(
-            f"the control datagram {control.path} did not arrive on {self.name} within {FENCE_TIMEOUT} s "
-            "before the stimulus: the path is not open, so what does not cross it proves nothing"))
+            f"the control datagram {control.path}, sent before the stimulus, did not arrive on {self.name} "
+            f"within {FENCE_TIMEOUT} s: the path is not open, so what does not cross it proves nothing"))
         self._first_crossed.setdefault(control.path, self.capture.frames[self._fence_index].t_ns)
 
     def _cross(self, control: Control) -> list[Frame]:

@@ -9,6 +9,7 @@ from scapy.layers.inet import ICMP, IP, TCP, UDP, fragment
 from scapy.layers.l2 import Ether
 
 from conformance import invariants
+from conformance.catalog import MUST, case
 from conformance.record import CAPTURE_KEY, CaseRecord
 from conformance.verdict import Inconclusive
 from conformance.wire import LINKTYPE_ETHERNET, LINKTYPE_RAW, Frame
@@ -133,18 +134,27 @@ def test_tun_frames_are_bare_ip():
     assert [f for f, _, _ in found(record)] == ["IP.chksum"]
 
 
+@case("ICMP-FAKE-ECHO", rfc=792, section="Echo or Echo Reply Message", level=MUST, layer=3)
+def a_case():
+    """A case the hook judges."""
+
+
 class FakeItem:
-    def __init__(self, record):
+    def __init__(self, record, is_case=True):
         self.stash = pytest.Stash()
         self.stash[CAPTURE_KEY] = record
+        self.marker = a_case.pytestmark[0] if is_case else None
+
+    def get_closest_marker(self, name):
+        return self.marker if self.marker is not None and self.marker.name == name else None
 
 
 def broken_record():
     return capture_of(with_bytes(from_sut(echo_reply()), 14 + 10, b"\xde\xad"))
 
 
-def run_hook(record, outcome=None):
-    hook = invariants.pytest_runtest_call(FakeItem(record))
+def run_hook(record, outcome=None, is_case=True):
+    hook = invariants.pytest_runtest_call(FakeItem(record, is_case))
     next(hook)
     if outcome is None:
         hook.send(None)
@@ -160,6 +170,11 @@ def test_a_passing_case_with_a_broken_frame_fails():
 def test_a_passing_case_with_good_frames_still_passes():
     with pytest.raises(StopIteration):
         run_hook(capture_of(from_sut(echo_reply())))
+
+
+def test_the_suites_own_tests_are_not_judged_by_the_hook():
+    with pytest.raises(StopIteration):
+        run_hook(broken_record(), is_case=False)
 
 
 def test_an_inconclusive_case_with_a_broken_frame_fails():
