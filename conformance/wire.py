@@ -411,6 +411,9 @@ class Port:
             f"the control datagram {control.path}, sent before the stimulus, did not arrive on {self.name} "
             f"within {FENCE_TIMEOUT} s: the path is not open, so what does not cross it proves nothing"))
         self._first_crossed.setdefault(control.path, self.capture.frames[self._fence_index].t_ns)
+        now = time.time_ns()  # what arrived until now answered the control, not what comes next
+        for port in self.capture.ports:
+            port._mark_ns = now
 
     def _cross(self, control: Control) -> list[Frame]:
         """Send `control` after the stimulus; the frames that arrived here before it."""
