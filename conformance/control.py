@@ -159,6 +159,11 @@ class SutControl:
         self._call("link_set", interface=ifname, mtu=mtu)
         self.preconditions.append(f"mtu {mtu} on {ifname}")
 
+    def set_mac(self, ifname: str, mac: str) -> None:
+        """Give one of the SUT's interfaces another MAC; OSError if the SUT refuses it."""
+        self._call("link_set", interface=ifname, mac=mac)
+        self.preconditions.append(f"{ifname} MAC set to {mac}")
+
     def add_neighbour(self, ip: str, mac: str, ifname: str, state: str = "PERMANENT") -> None:
         """A neighbour entry the SUT did not learn (a static ARP entry)."""
         self._call("neighbour_add", ip=ip, mac=mac, interface=ifname, state=state)

@@ -170,11 +170,13 @@ class Rtnl:
                 return int(str(link["index"]))
         raise OSError(19, f"no interface {name}")  # ENODEV
 
-    def link_set(self, index: int, *, up: bool | None = None, mtu: int | None = None) -> None:
+    def link_set(self, index: int, *, up: bool | None = None, mtu: int | None = None, mac: str | None = None) -> None:
         flags = change = 0
         if up is not None:
             flags, change = (IFF_UP if up else 0), IFF_UP
         attrs = attr(IFLA_MTU, struct.pack("=I", mtu)) if mtu is not None else b""
+        if mac is not None:
+            attrs += attr(IFLA_ADDRESS, mac_bytes(mac))
         self.do(RTM_NEWLINK, IFINFO.pack(socket.AF_UNSPEC, 0, index, flags, change), attrs)
 
     # --- addresses ------------------------------------------------------------------------

@@ -46,7 +46,7 @@ class Agent:
             "knob_set": lambda x: s.knob_set(x["name"], str(x["value"]), x.get("interface")),
             "address_add": lambda x: s.address("add", x["cidr"], x["interface"]),
             "address_del": lambda x: s.address("del", x["cidr"], x["interface"]),
-            "link_set": lambda x: s.link_set(x["interface"], x.get("up"), x.get("mtu")),
+            "link_set": lambda x: s.link_set(x["interface"], x.get("up"), x.get("mtu"), x.get("mac")),
             "route_add": lambda x: s.route("add", **_route_args(x)),
             "route_del": lambda x: s.route("del", **_route_args(x)),
             "route_get": lambda x: s.route_get(x["dst"]),

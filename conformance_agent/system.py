@@ -106,12 +106,14 @@ class System:
         self.undo.append((f"address {op} {cidr} {interface}",
                           lambda: self.rtnl.address(back, index, str(iface.ip), iface.network.prefixlen)))
 
-    def link_set(self, interface: str, up: bool | None, mtu: int | None) -> None:
+    def link_set(self, interface: str, up: bool | None, mtu: int | None, mac: str | None = None) -> None:
         index = self.ifindex(interface)
         before = next(link for link in self.rtnl.links() if link["index"] == index)
-        self.rtnl.link_set(index, up=up, mtu=mtu)
+        self.rtnl.link_set(index, up=up, mtu=mtu, mac=mac)
         self.undo.append((f"link {interface}", lambda: self.rtnl.link_set(
-            index, up=bool(before["up"]) if up is not None else None, mtu=int(before["mtu"]) if mtu is not None else None)))  # type: ignore[call-overload]
+            index, up=bool(before["up"]) if up is not None else None,
+            mtu=int(str(before["mtu"])) if mtu is not None else None,
+            mac=str(before["mac"]) if mac is not None else None)))
 
     def route(self, op: str, dst: str, gateway: str | None = None, interface: str | None = None, kind: str = "unicast",
               table: int | None = None, metric: int | None = None, prefsrc: str | None = None,

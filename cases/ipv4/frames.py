@@ -15,6 +15,7 @@ from scapy.layers.inet import ICMP, IP, UDP
 from scapy.packet import Packet
 from scapy.utils import checksum
 
+from conformance.delivery import held_before_control
 from conformance.match import Matcher, like, not_equal
 from conformance.verdict import Inconclusive, not_implemented
 
@@ -190,12 +191,21 @@ def counter_delta(before: dict[str, int], after: dict[str, int], name: str) -> i
     return after.get(name, 0) - before.get(name, 0)
 
 
-def not_delivered(lan, sock, why: str) -> None:
-    """Assert that nothing reached `sock` and no ICMP came back, concluded by the echo fence:
-    the SUT handles frames in order, so once the fence is answered the stimulus was handled."""
+def not_delivered(lan, sock, why: str, *, control_dst: str | None = None, control_mac: str | None = None,
+                  dport: int = SUT_PORT) -> None:
+    """Assert that no ICMP came back and nothing reached `sock`.
+
+    The ICMP check ends on the echo fence. The socket check ends on a positive control: a valid
+    UDP datagram to the same socket (port `dport`, to the SUT's address or `control_dst`, in a
+    frame to the SUT's MAC or `control_mac`), read from it after the stimulus; if even that is
+    not delivered the case is INCONCLUSIVE (conformance.delivery)."""
     lan.tester.expect_none(any_icmp_from_sut(lan, why))
-    got = sock.read_available()
-    assert got == b"", f"{why}; the SUT's socket received {len(got)} octets of it: {got[:24]!r}"
+    marker = b"ipv4-control-%#x" % next_ident()
+    ttl = 1 if control_mac else 64  # a datagram to a group stays on its link
+    control = ether(lan, udp_datagram(lan, marker, dst=control_dst, dport=dport, ttl=ttl), dst_mac=control_mac)
+    held = held_before_control(lan.tester, sock, control, marker,
+                               socket_name=f"UDP port {dport} on the SUT (to {control_dst or lan.sut.ip})")
+    assert not held, f"{why}; the SUT's socket received {len(held)} datagram(s) of it: {held[0][:24]!r}"
 
 
 def route_option(kind: int, pointer: int, addresses: list[str]) -> bytes:

@@ -78,16 +78,17 @@ def test_datagram_for_another_host_is_silently_discarded(lan):
     """A host silently discards a datagram that is not destined for it, even when the frame is sent to its MAC.
 
     A UDP datagram to 198.18.0.77 (another host on the segment, whose ARP the tester answers)
-    is put in a frame to the SUT's MAC. A host (forwarding off) must not deliver it to its
-    wildcard-bound socket, must send no ICMP about it and must not pass it on to 198.18.0.77.
+    is put in a frame to the SUT's MAC. A host (forwarding off) must not pass it on to
+    198.18.0.77, must send no ICMP about it and must not deliver it to its wildcard-bound
+    socket, which is shown to receive a valid datagram to the SUT's address sent after it.
     """
     other = "198.18.0.77"
     lan.tester.claims[other] = "02:00:00:00:00:77"
     sock = lan.app.udp_at("0.0.0.0", SUT_PORT)
     lan.tester.send(ether(lan, udp_datagram(lan, b"not for the SUT", dst=other)))
-    not_delivered(lan, sock, f"RFC 1122 3.2.1.3: a host MUST silently discard a datagram to {other}, not its address")
     lan.tester.expect_none(like(ip_like(dst=other) / UDP(dport=SUT_PORT),
                                 name=f"the datagram passed on to {other} (a host does not forward)"))
+    not_delivered(lan, sock, f"RFC 1122 3.2.1.3: a host MUST silently discard a datagram to {other}, not its address")
 
 
 def broadcast_is_delivered(lan, destination: str, requirement: str) -> None:
@@ -189,6 +190,7 @@ def test_sent_broadcast_datagram_carries_own_source_address(lan):
 
 
 GROUP, GROUP_MAC = "239.1.1.1", "01:00:5e:01:01:01"
+ALL_HOSTS, ALL_HOSTS_MAC = "224.0.0.1", "01:00:5e:00:00:01"
 
 
 @case("IP4-DST-MULTICAST-MEMBER", rfc=1122, section="3.2.1.3", level=MUST, layer=3, needs=("sockets",), also=(1112,))
@@ -215,8 +217,11 @@ def test_datagram_to_group_not_joined_is_discarded(lan):
 
     A UDP socket bound to the wildcard address on the port, member of no group, must not
     receive a datagram sent to 239.1.1.1 (in a frame to the group's MAC), and no ICMP may
-    come back.
+    come back. The same socket must then receive a datagram to the all-hosts group 224.0.0.1
+    (in a frame to 01:00:5e:00:00:01), of which every multicast host is a member (RFC 1112
+    7.2): multicast reception to that socket works, so the silence is the discard.
     """
     sock = lan.app.udp_at("0.0.0.0", SUT_PORT)
     lan.tester.send(ether(lan, udp_datagram(lan, b"to a group not joined", dst=GROUP, ttl=1), dst_mac=GROUP_MAC))
-    not_delivered(lan, sock, f"RFC 1122 3.2.1.3: a host MUST silently discard a datagram to {GROUP}, a group it is not a member of")
+    not_delivered(lan, sock, f"RFC 1122 3.2.1.3: a host MUST silently discard a datagram to {GROUP}, a group it is not a member of",
+                  control_dst=ALL_HOSTS, control_mac=ALL_HOSTS_MAC)
