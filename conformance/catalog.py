@@ -202,6 +202,7 @@ class Filter:
     text: str = ""
     ids: tuple[str, ...] = ()  # exact ids or fnmatch globs
     tags: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()  # ids or globs left out whatever else matches
 
     def __call__(self, info: CaseInfo) -> bool:
         from fnmatch import fnmatchcase
@@ -213,6 +214,8 @@ class Filter:
         if self.level and info.level not in self.level:
             return False
         if self.ids and not any(fnmatchcase(info.id, pat.upper()) for pat in self.ids):
+            return False
+        if any(fnmatchcase(info.id, pat.upper()) for pat in self.exclude):
             return False
         if self.tags and not set(self.tags) & set(info.tags):
             return False
@@ -229,17 +232,29 @@ class Filter:
                 raise CatalogError(f"unknown protocol {p!r}; known: {', '.join(sorted(known))}")
 
 
-# Topology fixtures an external SUT (one stack on one segment) can still be part of.
-SEGMENT_FIXTURES = {"lan"}
+# What each topology fixture needs of the SUT. An external SUT offers `segment` with a lan link,
+# `second_segment` with near and far links, and the rest through its agent; `netns` is the local
+# kernel alone (topologies only the suite's own namespaces can be: TUN/TAP devices in the SUT,
+# several next hops).
+FIXTURE_NEEDS = {
+    "lan": ("segment",),
+    "mtu_lan": ("segment", "control"),
+    "kernel_mac_lan": ("segment", "control"),
+    "two_gateway_lan": ("segment", "routes"),
+    "routed": ("second_segment",),
+    "pmtu_routed": ("second_segment", "control"),
+    "multipath": ("netns",),
+    "tuntap": ("netns",),
+}
 BASE_FIXTURES = {"case_record", "sut_target"}
 
 
 def needs_of(item: pytest.Item, info: CaseInfo) -> tuple[str, ...]:
     """What a case needs of the SUT: what it declares, plus what its fixtures and its body show.
 
-    A topology fixture other than `lan` means the suite builds the SUT itself; `.control.` in
-    the body means reading or changing the SUT's state; `.app.` means running applications on
-    it (only `.app.listen(` is satisfied by a port the user names).
+    Each topology fixture needs what FIXTURE_NEEDS says; `.control.` in the body means reading
+    or changing the SUT's state; `.app.` means running applications on it (only `.app.listen(`
+    is satisfied by a port the user names).
     """
     needs = set(info.needs)
     defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
@@ -247,7 +262,7 @@ def needs_of(item: pytest.Item, info: CaseInfo) -> tuple[str, ...]:
         fdefs = defs.get(name) or ()
         module = getattr(getattr(fdefs[-1], "func", None), "__module__", "") if fdefs else ""
         if module.startswith("conformance.fixtures.") and name not in BASE_FIXTURES:
-            needs.add("segment" if name in SEGMENT_FIXTURES else "build")
+            needs.update(FIXTURE_NEEDS.get(name, ("netns",)))
     source = _source(item)
     if ".control." in source:
         needs.add("control")

@@ -33,6 +33,8 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("selection (every given criterion must hold)")
     g.add_argument("--case", "-c", action="append", default=[], metavar="ID",
                    help="a case id, or a glob such as 'ARP-*' (repeatable)")
+    g.add_argument("--exclude", action="append", default=[], metavar="ID",
+                   help="leave out a case id or glob, whatever else selects it (repeatable)")
     g.add_argument("--protocol", "-p", action="append", default=[], metavar="NAME",
                    help="protocol: " + ", ".join(sorted(set(PROTOCOLS.values()))) + " (repeatable)")
     g.add_argument("--rfc", action="append", default=[], type=int, metavar="N", help="RFC number (repeatable)")
@@ -48,7 +50,7 @@ def _sut_args(p: argparse.ArgumentParser, *, only_kind: bool = False) -> None:
 
     g = p.add_argument_group("system under test")
     for flags, kwargs in OPTIONS:
-        if not only_kind or flags[0] in ("--sut", "--sut-tcp-port", "--sut-udp-port"):
+        if not only_kind or flags[0] in ("--sut", "--sut-file", "--sut-tcp-port", "--sut-udp-port"):
             g.add_argument(*flags, **kwargs)
 
 
@@ -187,7 +189,7 @@ def _filter(args: argparse.Namespace) -> Filter:
     except ValueError:
         raise UsageError(f"unknown level in {args.level}; use MUST, SHOULD or MAY") from None
     f = Filter(protocol=tuple(args.protocol), rfc=tuple(args.rfc), level=levels, text=args.text,
-               ids=tuple(args.case), tags=tuple(args.tag))
+               ids=tuple(args.case), tags=tuple(args.tag), exclude=tuple(args.exclude))
     f.validate()
     return f
 
@@ -237,15 +239,33 @@ def _select(args: argparse.Namespace) -> list[Entry]:
 def _check_ids(f: Filter, infos: list[CaseInfo]) -> None:
     from fnmatch import fnmatchcase
 
-    for pat in f.ids:
+    for pat in (*f.ids, *f.exclude):
         if not any(fnmatchcase(i.id, pat.upper()) for i in infos):
             raise UsageError(f"no case has the id {pat!r} (see 'conformance list')")
 
 
 def _would_skip(args: argparse.Namespace, entry: Entry) -> str | None:
-    from conformance.sut_options import capability_target
+    reason: str | None = _capability_target(args).missing(entry.needs)
+    return reason
 
-    return capability_target(args).missing(entry.needs)
+
+def _capability_target(args: argparse.Namespace) -> Any:
+    """The SUT the options name, read once per command (a SUT file is parsed, not started)."""
+    cached = getattr(args, "_target", None)
+    if cached is None:
+        from conformance.sut import SutError
+        from conformance.sut_options import capability_target
+
+        try:
+            cached = capability_target(args)
+        except SutError as exc:
+            raise UsageError(str(exc)) from None
+        args._target = cached
+    return cached
+
+
+def _sut_name(args: argparse.Namespace) -> str:
+    return f"SUT of {args.sut_file}" if getattr(args, "sut_file", None) else f"{args.sut} SUT"
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -272,7 +292,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             skipped += 1
             line += f"  [skip: {reason}]"
         print(line)
-    applies = f", {len(seen) - skipped} apply to the {args.sut} SUT" if args.sut != "netns" else ""
+    external = args.sut != "netns" or getattr(args, "sut_file", None)
+    applies = f", {len(seen) - skipped} apply to the {_sut_name(args)}" if external else ""
     print(f"{len(seen)} case(s){applies}", file=sys.stderr)
     return 0
 
@@ -290,7 +311,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         ("rfc", f"RFC {info.rfc} section {info.section}  {info.rfc_url}"), ("layer", info.layer),
         ("protocol", info.protocol), ("requirement", info.requirement), ("test", entry.nodeid),
         ("defined at", entry.where), ("needs", ", ".join(entry.needs) or "nothing beyond a SUT to send to"),
-        (f"on {args.sut}", f"skipped: {reason}" if (reason := _would_skip(args, entry)) else "runs"),
+        ("applies", f"no, on the {_sut_name(args)}: {reason}" if (reason := _would_skip(args, entry))
+         else f"yes, on the {_sut_name(args)}"),
     ]
     if info.waits:
         rows.append(("waits", info.waits))
@@ -346,7 +368,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if problem:
         raise UsageError(problem)
     argv: list[str] = [str(cases_dir), *_check_sut(args)]
-    for flag, values in (("--case", args.case), ("--protocol", args.protocol), ("--rfc", args.rfc),
+    for flag, values in (("--case", args.case), ("--exclude", args.exclude), ("--protocol", args.protocol), ("--rfc", args.rfc),
                          ("--level", args.level), ("--tag", args.tag)):
         for v in values:
             argv += [flag, str(v)]

@@ -51,6 +51,7 @@ PROP_CASE = "conformance_case"
 PROP_VERDICT = "conformance_verdict"
 PROP_CAPTURE = "conformance_capture"
 PROP_UNPRIVILEGED = "conformance_unprivileged"
+PROP_SUT_DIED = "conformance_sut_died"
 DEFAULT_CASE_TIMEOUT = 30.0
 RUN_KEY = pytest.StashKey["RunState"]()
 
@@ -60,6 +61,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--report-dir", default=None, metavar="DIR", help="where runs write reports/<run>/ (default: ./reports)")
     group.addoption("--no-report", action="store_true", help="write no results.json, pcaps or report")
     group.addoption("--case", action="append", default=[], metavar="ID", help="select cases by id or glob (repeatable)")
+    group.addoption("--exclude", action="append", default=[], metavar="ID",
+                    help="leave out cases by id or glob, whatever else selects them (repeatable)")
     group.addoption("--protocol", action="append", default=[], metavar="NAME", help="select cases by protocol (repeatable)")
     group.addoption("--rfc", action="append", default=[], type=int, metavar="N", help="select cases by RFC number (repeatable)")
     group.addoption("--level", action="append", default=[], metavar="LEVEL", help="select cases by MUST/SHOULD/MAY (repeatable)")
@@ -136,6 +139,11 @@ class RunState:
                 entry["longrepr"] = str(report.longrepr) if report.longrepr else None
         if PROP_CAPTURE in props:
             entry.update(props[PROP_CAPTURE])
+        if PROP_SUT_DIED in props and "call" in self.phases.get(report.nodeid, set()):
+            # The SUT did not survive this case: that is what the case saw, whatever it asserted.
+            seen = f" (the case itself said: {entry['message'].splitlines()[0]})" if entry["message"] else ""
+            entry["outcome"] = "fail"
+            entry["message"] = f"the SUT died during this case: {props[PROP_SUT_DIED]}{seen}"
 
     def _worker_died(self, entry: dict[str, Any], report: pytest.TestReport) -> None:
         why = self.watchdog_kills.get(report.nodeid) or str(report.longrepr or "its worker died")
@@ -204,7 +212,8 @@ def _iso(t: float) -> str:
 def _message(report: pytest.TestReport) -> str:
     lr = report.longrepr
     if isinstance(lr, tuple) and len(lr) == 3:  # a skip: (path, line, "Skipped: reason")
-        return re.sub(r"^(Skipped|[\w.]*Inconclusive|[\w.]*NotImplementedBySut): ", "", str(lr[2]))
+        return re.sub(r"^(Skipped|[\w.]*(Inconclusive|NotImplementedBySut|Unsupported|GuardRefusal|AgentLost)): ", "",
+                      str(lr[2]))
     crash = getattr(lr, "reprcrash", None)
     if crash is not None:
         return str(crash.message)
@@ -262,6 +271,7 @@ def _selection(config: pytest.Config) -> Filter:
     f = Filter(
         protocol=tuple(config.getoption("protocol")), rfc=tuple(config.getoption("rfc")), level=levels,
         text=config.getoption("text"), ids=tuple(config.getoption("case")), tags=tuple(config.getoption("tag")),
+        exclude=tuple(config.getoption("exclude")),
     )
     try:
         f.validate()
@@ -278,12 +288,13 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     except CatalogError as exc:
         raise pytest.UsageError(str(exc)) from None
     selection = _selection(config)
-    if any((selection.protocol, selection.rfc, selection.level, selection.text, selection.ids, selection.tags)):
-        if selection.ids:
+    if any((selection.protocol, selection.rfc, selection.level, selection.text, selection.ids, selection.tags,
+            selection.exclude)):
+        if selection.ids or selection.exclude:
             known = {info.id for _, info in cases}
             from fnmatch import fnmatchcase
 
-            for pat in selection.ids:
+            for pat in (*selection.ids, *selection.exclude):
                 if not any(fnmatchcase(k, pat.upper()) for k in known):
                     _refuse_selection(config, items, f"no case has the id {pat!r} (see 'conformance list')")
                     return
@@ -364,6 +375,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         record = item.stash.get(CAPTURE_KEY, None)
         if record is not None:
             report.user_properties.append((PROP_CAPTURE, _save_capture(item, record)))
+        died = item.stash.get(sut_options.SUT_DIED_KEY, None)
+        if died:
+            report.user_properties.append((PROP_SUT_DIED, died))
     return report
 
 
@@ -498,7 +512,7 @@ def _prepare_run(config: pytest.Config) -> None:
     runs.clean()
     if state.enabled:
         runs.clean_run_dirs(state.report_dir)
-    sut_options.prepare(config)
+    sut_options.prepare(config, state.run_dir if state.enabled else None)
     target = config.stash[SUT_KEY]
     if not isinstance(target, NetnsSut):
         return

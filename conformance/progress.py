@@ -72,6 +72,8 @@ class Progress:
         if report.when != "teardown":
             return
         final = self.verdicts.pop(report.nodeid, None)
+        if final not in (None, "skip", "inconclusive") and "conformance_sut_died" in props:
+            final = "fail"  # the SUT died during the case (the plugin records it so)
         case = props.get(PROP_CASE)
         if final is None or case is None:
             return

@@ -23,17 +23,17 @@ from conformance.topology import Node
 # What a case may ask of a SUT, worded to complete "the <kind> SUT does not offer ...".
 CAPABILITIES = {
     "segment": "an Ethernet segment shared with the tester",
-    "build": "to be rebuilt by the suite inside a topology of its own (routers, TUN/TAP, extra links)",
     "control": "its state to the suite (sysctls, neighbour table, routes, counters)",
     "sysctl": "sysctls the suite can read and set",
     "neighbours": "a neighbour (ARP) table the suite can read",
     "routes": "routes the suite can add and read",
     "sockets": "applications the suite can run on it (listen, accept, read, write)",
-    "second_segment": "a second segment behind it, for forwarding",
+    "second_segment": "a second segment behind it, for forwarding (links `near` and `far`)",
     "counters": "protocol counters the suite can read",
     "addresses": "interfaces the suite can add addresses to",
     "tcp_listener": "a listening TCP port (--sut-tcp-port)",
     "udp_listener": "a bound UDP port (--sut-udp-port)",
+    "netns": "to be the suite's own namespace (TUN/TAP devices of its own, several next hops)",
 }
 KINDS = ("netns", "tap", "iface")
 
@@ -119,28 +119,76 @@ class NetnsSut:
 
 
 @dataclass(frozen=True)
-class ExternalSut:
-    """A stack the suite does not build: behind a TAP device, or on a real interface.
+class Link:
+    """One wire between the tester and an external SUT, and the role it plays for the cases:
+    `lan` (the segment the lan cases use), `near` and `far` (the two sides of a router)."""
 
-    `iface` is the TAP's or the interface's name. For `tap` with a `command`, the suite makes
-    the TAP (in a private namespace) and starts the command; otherwise it attaches to `iface`
-    as it finds it and changes nothing on it.
+    role: str
+    interface: str  # the tester's end: a TAP (made by the suite, or existing) or an interface
+    sut_ip: str
+    tester_ip: str
+    prefixlen: int = 24
+    sut_mac: str | None = None  # learned by ARP when not given
+    sut_ifname: str | None = None  # the SUT's own name for its end (for knobs, routes, configuration)
+    gateway: str | None = None  # the SUT's default gateway on this link; the tester answers for it
+
+
+ROLES = ("lan", "near", "far")
+# What an agent lets the suite do; a SUT file may declare less (an agent offering only sockets).
+AGENT_CAPABILITIES = frozenset({"control", "sysctl", "neighbours", "routes", "counters", "addresses", "sockets"})
+
+
+@dataclass(frozen=True)
+class ExternalSut:
+    """A stack the suite does not build: behind TAP devices, or on real interfaces.
+
+    For `tap` with a `command`, the suite makes one TAP per link (in a private namespace) and
+    starts the command there; otherwise it attaches to the links' interfaces as it finds them
+    and changes nothing on them. With an `agent` address, the SUT's state and applications are
+    reached through its agent; with `configure`, the suite gives the SUT each role's addresses
+    through the agent (a SUT that starts blank, like a VM), and takes them back after the case.
     """
 
     kind: str
-    iface: str
-    sut_ip: str
-    tester_ip: str
-    sut_mac: str | None = None
+    links: tuple[Link, ...]
     command: str | None = None
     tcp_port: int | None = None
     udp_port: int | None = None
-    prefixlen: int = 24
     allow_host_traffic_iface: bool = False  # the user said the interface may carry the host's own traffic
+    agent: str | None = None  # unix:PATH, tcp:HOST:PORT or cmd:COMMAND
+    configure: bool = False
+    start_timeout: float = 10.0
+    declared: frozenset[str] | None = None  # capabilities the SUT file declares (None: derived)
+    title: str = ""  # the SUT file's description
+    source: str = ""  # the SUT file it came from
+    msl_s: float | None = None  # the TCP MSL the SUT declares (RFC 9293 3.4.2)
+
+    def link(self, role: str) -> Link | None:
+        return next((link for link in self.links if link.role == role), None)
+
+    @property
+    def lan(self) -> Link:
+        """The link the single-segment options describe (and `lan` cases use)."""
+        return self.link("lan") or self.links[0]
+
+    # The single-link view that --sut tap/iface gives, kept for the code that needs one link.
+    iface = property(lambda self: self.lan.interface)
+    sut_ip = property(lambda self: self.lan.sut_ip)
+    tester_ip = property(lambda self: self.lan.tester_ip)
+    sut_mac = property(lambda self: self.lan.sut_mac)
+    prefixlen = property(lambda self: self.lan.prefixlen)
 
     @property
     def capabilities(self) -> frozenset[str]:
-        caps = {"segment"}
+        caps = set()
+        if self.link("lan"):
+            caps.add("segment")
+        if self.link("near") and self.link("far"):
+            caps.add("second_segment")
+        if self.agent:
+            caps |= AGENT_CAPABILITIES if self.declared is None else (self.declared & AGENT_CAPABILITIES)
+        if "sockets" in caps:  # applications the suite opens itself listen wherever a case needs
+            caps |= {"tcp_listener", "udp_listener"}
         if self.tcp_port:
             caps.add("tcp_listener")
         if self.udp_port:
@@ -152,6 +200,8 @@ class ExternalSut:
         return {}
 
     def describe(self) -> str:
+        if self.title:
+            return f"{self.title} ({self.source})"
         if self.kind == "tap" and self.command:
             return f"a stack started by the suite on TAP {self.iface}: {self.command}"
         if self.kind == "tap":
@@ -227,8 +277,8 @@ def external_target(kind: str, *, iface: str | None, sut_ip: str | None, tester_
     for flag, port in (("--sut-tcp-port", tcp_port), ("--sut-udp-port", udp_port)):
         if port is not None and not 0 < port < 65536:
             raise SutError(f"{flag} {port} is not a port number")
-    return ExternalSut(kind, iface, sut_ip, tester_ip, sut_mac.lower() if sut_mac else None, command, tcp_port, udp_port,
-                       allow_host_traffic_iface=allow_host_traffic_iface)
+    link = Link("lan", iface, sut_ip, tester_ip, sut_mac=sut_mac.lower() if sut_mac else None)
+    return ExternalSut(kind, (link,), command, tcp_port, udp_port, allow_host_traffic_iface=allow_host_traffic_iface)
 
 
 SNAPSHOT_PREFIXES = ("net/core", "net/ipv4", "net/ipv6", "net/netfilter", "net/unix")

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from conformance import profile as profiles
+from conformance import sut_file
 from conformance.catalog import info_of
 from conformance.external import Attachment
 from conformance.record import ATTACHMENT_KEY, SUT_KEY
-from conformance.sut import KINDS, ExternalSut, NetnsSut, SutError, SutTarget, external_target
+from conformance.sut import KINDS, ExternalSut, Link, NetnsSut, SutError, SutTarget, external_target
 from conformance.verdict import Inconclusive
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
@@ -26,6 +27,12 @@ PROFILE_DIR = Path(__file__).parent / "profiles"
 
 # (flags, argparse keyword arguments): shared by the pytest plugin and `conformance run/list/show`.
 OPTIONS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--sut-file",), {"default": None, "metavar": "FILE",
+                       "help": "an external SUT described in a TOML file: how it is started and reached (its agent), "
+                       "and which TAP or interface plays which role (see docs/sut.md and examples/)"}),
+    (("--sut-restart",), {"action": "store_true", "default": False,
+                          "help": "tap/iface: restart a SUT (its start command) that died, and go on; every death and "
+                          "restart is reported"}),
     (("--sut",), {"default": "netns", "choices": KINDS,
                   "help": "netns: the local kernel in a fresh namespace per case (default); tap: a stack behind a "
                   "TAP device; iface: a device on an existing interface"}),
@@ -66,11 +73,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def capability_target(opt: Any) -> SutTarget:
-    """A target good enough to say which cases apply (for `list` and `show`): the kind and the
-    ports matter, addresses do not."""
+    """A target good enough to say which cases apply (for `list` and `show`): the kind, the
+    links, the agent and the ports matter, addresses do not."""
+    if getattr(opt, "sut_file", None):
+        return sut_file.load(Path(opt.sut_file))
     if opt.sut == "netns":
         return NetnsSut()
-    return ExternalSut(opt.sut, "-", "198.18.0.1", "198.18.0.2", tcp_port=opt.sut_tcp_port, udp_port=opt.sut_udp_port)
+    return ExternalSut(opt.sut, (Link("lan", "-", "198.18.0.1", "198.18.0.2"),), tcp_port=opt.sut_tcp_port,
+                       udp_port=opt.sut_udp_port)
 
 
 def resolve_profile(name: str) -> Path:
@@ -83,6 +93,18 @@ def resolve_profile(name: str) -> Path:
 def target_from_options(opt: Any) -> SutTarget:
     """The SUT the options describe. SutError/ProfileError: a sentence for the user."""
     kind = opt.sut
+    if opt.sut_file:
+        given = [flag for flag, value in (("--sut", kind != "netns"), ("--sut-command", opt.sut_command),
+                                          ("--sut-ip", opt.sut_ip), ("--iface", opt.iface), ("--tester-ip", opt.tester_ip),
+                                          ("--sut-profile", opt.sut_profile), ("--sut-sysctl", opt.sut_sysctl)) if value]
+        if given:
+            raise SutError(f"{given[0]} and --sut-file both describe the SUT; give the SUT in one place")
+        target = sut_file.load(Path(opt.sut_file))
+        if opt.allow_addresses_outside_test_ranges or opt.allow_host_traffic_iface:
+            raise SutError("with --sut-file, say allow_addresses_outside_test_ranges / allow_host_traffic_iface in the file")
+        return target
+    if opt.sut_restart and kind == "netns":
+        raise SutError("--sut-restart is for an external SUT (--sut tap, --sut iface or --sut-file)")
     if kind == "netns":
         for flag, value in (("--sut-command", opt.sut_command), ("--sut-ip", opt.sut_ip), ("--iface", opt.iface)):
             if value:
@@ -142,30 +164,53 @@ def pytest_configure(config: pytest.Config) -> None:
                     returncode=2)
 
 
-def prepare(config: pytest.Config) -> None:
-    """Before the first case (controller): attach to an external SUT."""
+def prepare(config: pytest.Config, run_dir: Path | None) -> None:
+    """Before the first case (controller): attach to an external SUT (start it, reach its
+    agent, learn its MACs)."""
     target = config.stash[SUT_KEY]
+    if isinstance(target, NetnsSut):
+        return
+    attachment = Attachment(target, run_dir, restart=config.getoption("sut_restart"), say=_sayer(config))
+    config.stash[ATTACHMENT_KEY] = attachment
     try:
-        if not isinstance(target, NetnsSut):
-            attachment = Attachment(target)
-            config.stash[ATTACHMENT_KEY] = attachment
-            attachment.open()
+        attachment.open()
     except (SutError, profiles.ProfileError) as exc:
         pytest.exit(f"conformance: {exc}", returncode=2)
+
+
+def _sayer(config: pytest.Config) -> Any:
+    """Announce at once on the console, on a line of its own, in red."""
+
+    def say(text: str) -> None:
+        tr = config.pluginmanager.get_plugin("terminalreporter")
+        if tr is None:
+            import sys
+
+            print(text, file=sys.stderr)
+            return
+        tr.ensure_newline()
+        tr.write_line(text, red=True, bold=True)
+
+    return say
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     attachment = item.config.stash.get(ATTACHMENT_KEY, None)
     if attachment is not None and attachment.dead and info_of(item) is not None:
-        raise Inconclusive(attachment.dead)
+        raise Inconclusive(f"the SUT is gone: {attachment.dead}")
+
+
+SUT_DIED_KEY = pytest.StashKey[str]()  # on the item: the SUT died while it ran
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
     result = yield
     attachment = item.config.stash.get(ATTACHMENT_KEY, None)
-    if attachment is not None and info_of(item) is not None:
+    if attachment is not None and info_of(item) is not None and not attachment.dead:
         attachment.check()
+        if attachment.died_in_case:
+            item.stash[SUT_DIED_KEY] = attachment.died_in_case
     return result
 
 

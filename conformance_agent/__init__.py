@@ -8,6 +8,8 @@ knobs), reads its state (counters, neighbour and TCP tables) and runs applicatio
 the local kernel, so there is one implementation of SUT control.
 
 This package must import nothing outside the standard library.
+
+PYTEST_DONT_REWRITE
 """
 
 __version__ = "1.0"

@@ -198,7 +198,7 @@ def test_echo_reply_reverses_source_route(lan):
     at all (whether it must by default is an IPv4-options case).
     """
     lan.control.set_sysctl("net.ipv4.conf.all.accept_source_route", 1)
-    lan.control.set_sysctl("net.ipv4.conf.eth0.accept_source_route", 1)
+    lan.control.set_sysctl(f"net.ipv4.conf.{lan.sut.ifname}.accept_source_route", 1)
     hop, hop_mac = "198.18.0.50", "02:00:00:00:00:50"
     lan.tester.claims[hop] = hop_mac
     ident = next_ident()

@@ -7,7 +7,7 @@ sends none has violated nothing; the case then reports NOT-IMPLEMENTED.
 
 from scapy.layers.inet import ICMP, IP
 
-from cases.icmp.frames import quoted, udp_datagram, unreachable
+from cases.icmp.frames import error_about, quoted, udp_datagram, unreachable
 from conformance.catalog import MUST, case
 from conformance.verdict import not_implemented
 
@@ -31,7 +31,7 @@ def test_error_with_extensions_quotes_at_least_128_octets_zero_padded(lan):
     structure must follow it.
     """
     sent = udp_datagram(lan.tester.mac, lan.sut.mac, lan.tester.ip, lan.sut.ip, data=b"ab")
-    error = lan.tester.exchange(sent, expect=unreachable(lan.sut.ip, lan.tester.ip, PORT_UNREACHABLE))
+    error = error_about(lan.tester, sent, unreachable(lan.sut.ip, lan.tester.ip, PORT_UNREACHABLE))
     length_words = bytes(error[ICMP])[5]
     if length_words == 0:
         not_implemented("the Port Unreachable's length attribute is zero: the SUT appended no ICMP extension structure")

@@ -210,8 +210,8 @@ def test_list_says_which_cases_an_external_sut_would_skip_and_why(capsys, tmp_pa
     assert "[skip:" not in lines["ARP-PLAIN"]
     assert "[skip:" not in lines["TCP-NEEDS-LISTENER"], "--sut-tcp-port offers the listener"
     assert "[skip: the tap SUT does not offer its state to the suite" in lines["ARP-NEEDS-STATE"]
-    assert "[skip: the tap SUT does not offer to be rebuilt by the suite" in lines["RT-NEEDS-ROUTER"]
+    assert "[skip: the tap SUT does not offer a second segment behind it" in lines["RT-NEEDS-ROUTER"]
     assert "4 case(s), 2 apply to the tap SUT" in err
     code, out, _ = run(capsys, "show", "RT-NEEDS-ROUTER", "--cases", str(d), "--sut", "iface")
-    assert "needs:       build" in out
-    assert "on iface:    skipped: the iface SUT does not offer to be rebuilt" in out
+    assert "needs:       second_segment" in out
+    assert "applies:     no, on the iface SUT: the iface SUT does not offer a second segment behind it" in out

@@ -4,14 +4,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from conformance.sut import ExternalSut, NetnsSut, SutError, external_target
+from conformance.sut import ExternalSut, Link, NetnsSut, SutError, external_target
 from conformance.sut_options import capability_target, target_from_options
 
 
 def options(**kw):
     base = {"sut": "netns", "sut_profile": None, "sut_sysctl": [], "sut_command": None, "iface": None, "sut_ip": None,
             "sut_mac": None, "tester_ip": None, "sut_tcp_port": None, "sut_udp_port": None,
-            "allow_addresses_outside_test_ranges": False, "allow_host_traffic_iface": False}
+            "allow_addresses_outside_test_ranges": False, "allow_host_traffic_iface": False, "sut_file": None,
+            "sut_restart": False}
     return SimpleNamespace(**(base | kw))
 
 
@@ -19,7 +20,7 @@ def test_default_is_the_local_kernel_with_pinned_sysctls():
     target = target_from_options(options())
     assert isinstance(target, NetnsSut)
     assert target.sysctls["net.ipv4.conf.all.rp_filter"] == 0
-    assert target.missing(("control", "build", "sockets")) is None
+    assert target.missing(("control", "netns", "sockets", "second_segment")) is None
 
 
 def test_profile_sysctls_come_after_the_pinned_defaults():
@@ -62,12 +63,12 @@ def test_tap_with_a_command_gets_a_default_tap_and_tester_address():
 
 
 def test_external_capabilities_and_the_reason_a_case_is_skipped():
-    target = ExternalSut("tap", "t0", "198.18.7.2", "198.18.7.3", tcp_port=7)
+    target = ExternalSut("tap", (Link("lan", "t0", "198.18.7.2", "198.18.7.3"),), tcp_port=7)
     assert target.missing(("segment", "tcp_listener")) is None
     reason = target.missing(("segment", "control", "udp_listener"))
     assert reason == ("the tap SUT does not offer its state to the suite (sysctls, neighbour table, routes, counters); "
                       "nor a bound UDP port (--sut-udp-port)")
-    assert capability_target(options(sut="iface")).missing(("build",)).startswith("the iface SUT does not offer")
+    assert capability_target(options(sut="iface")).missing(("netns",)).startswith("the iface SUT does not offer")
 
 
 def test_sysctls_outside_the_network_namespace_are_refused():
