@@ -305,7 +305,7 @@ class Attachment:
         self.cases_run += 1
         if self.dead:
             return self.dead
-        why = ""
+        why, blame = "", True
         if self.proc is not None and self.proc.poll() is not None:
             why = f"the SUT process exited with {exit_status(self.proc.returncode)}"
         elif self.channel is not None:
@@ -314,15 +314,18 @@ class Attachment:
                 if problems:
                     self.log.append("reset left: " + "; ".join(problems))
             except AgentLost as exc:
-                why = exc.reason
+                # The agent, not necessarily the stack, is gone: nothing more can be judged, but
+                # the case is not blamed for what may be the agent's own end.
+                why, blame = exc.reason, False
         elif self._arp_probe(self.target.lan, PROBE_TIMEOUT) is None:
             why = f"the SUT stopped answering ARP for {self.target.lan.sut_ip}"
         if why:
-            self._died(why)
+            self._died(why, blame)
         return self.dead
 
-    def _died(self, why: str) -> None:
-        self.died_in_case = why + self._stderr_tail()
+    def _died(self, why: str, blame: bool = True) -> None:
+        if blame:
+            self.died_in_case = why + self._stderr_tail()
         self.log.append(f"died: {why}")
         self.say(f"conformance: THE SUT DIED: {why}{self._stderr_tail()}")
         if not self.restart:

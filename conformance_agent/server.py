@@ -164,6 +164,22 @@ def serve_socket(listener: socket.socket) -> None:
         agent.reset()
 
 
+def serve_device(path: str) -> None:
+    """Serve on a character device (a serial or virtio-serial port), forever. The port is
+    opened once, read-write (a virtio port takes one opener), and kept open: when the host side
+    goes away reads see end-of-file, the agent puts the SUT back as it found it (reset), and
+    waits for the next session on the same descriptor, so nothing the next host sends is lost."""
+    import time
+
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
+    agent = Agent()
+    with os.fdopen(fd, "rb") as reader, os.fdopen(os.dup(fd), "wb", buffering=0) as writer:
+        while True:
+            serve(reader, writer, agent)
+            agent.reset()
+            time.sleep(0.2)  # a port without a host reads EOF at once: do not spin
+
+
 def enter_netns(path: str) -> None:
     """Move this (single-threaded) process into the network namespace at `path` (setns)."""
     import ctypes
@@ -196,9 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.netns:
             enter_netns(args.netns)
         if args.device:
-            while True:  # a port whose host side disconnects reads EOF; wait for the next session
-                with open(args.device, "rb", buffering=0) as r, open(args.device, "wb", buffering=0) as w:
-                    serve(r, w)  # type: ignore[arg-type]
+            serve_device(args.device)
         elif args.unix or args.tcp:
             if args.unix:
                 listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -124,6 +124,8 @@ def render(results: dict[str, Any], *, run_dir: Path | None, out_path: Path,
     bad.sort(key=lambda v: (order.get(v["c"]["level"], 9), v["status"] == "known", v["key"]))
     run = results["run"]
     env = environment()
+    outputs = ((run.get("sut") or {}).get("attachment") or {}).get("outputs") or []
+    sut_outputs = [(name, _pcap_href(name, rd, out_dir)) for name in outputs]
     return env.get_template("report.html.j2").render(
         results=results,
         run=run,
@@ -131,6 +133,7 @@ def render(results: dict[str, Any], *, run_dir: Path | None, out_path: Path,
         summary=results["summary"],
         levels=LEVELS,
         outcomes=OUTCOMES,
+        sut_outputs=sut_outputs,
         groups=_groups(views),
         rfcs=_rfc_index(views),
         must_failures=[v for v in bad if v["c"]["level"] == "MUST"],
