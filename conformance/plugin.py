@@ -30,7 +30,22 @@ from conformance.sut import NetnsSut, sysctl_snapshot
 from conformance.topology import interface_of
 from conformance.verdict import Inconclusive, NotImplementedBySut, Verdict
 
-pytest_plugins = ["conformance.sut_options", "conformance.progress", "conformance.ordering", "conformance.watchdog", "conformance.fixtures.base", "conformance.fixtures.lan", "conformance.fixtures.routed", "conformance.fixtures.multipath", "conformance.fixtures.tuntap", "conformance.fixtures.pmtu", "conformance.fixtures.addresses", "conformance.fixtures.mtu"]
+pytest_plugins = [
+    "conformance.sut_options",
+    "conformance.progress",
+    "conformance.ordering",
+    "conformance.watchdog",
+    "conformance.fixtures.base",
+    "conformance.fixtures.lan",
+    "conformance.fixtures.routed",
+    "conformance.fixtures.multipath",
+    "conformance.fixtures.tuntap",
+    "conformance.fixtures.pmtu",
+    "conformance.fixtures.addresses",
+    "conformance.fixtures.mtu",
+    "conformance.fixtures.two_gateways",
+    "conformance.invariants",  # every frame from the SUT is held to the invariants
+]
 
 PROP_CASE = "conformance_case"
 PROP_VERDICT = "conformance_verdict"

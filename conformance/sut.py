@@ -13,12 +13,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import shlex
-import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from conformance.app import TCP_STATES
 from conformance.netns import Namespace
 from conformance.profile import Profile
 from conformance.topology import Node
@@ -111,8 +108,11 @@ class NetnsSut:
 
     def node(self, name: str = "sut", sysctls: Mapping[str, str | int] | None = None) -> Node:
         """The topology node of the SUT: the pinned defaults, the profile, then the topology's own
-        sysctls (e.g. forwarding for a router), and the profile's commands."""
-        return Node(name, sysctls={**self.sysctls, **(sysctls or {})}, commands=self.commands)
+        sysctls (e.g. forwarding for a router), and the profile's commands. The node keeps the
+        profile's own values, so that the SUT's control can report where the topology or a case
+        overrides one of them."""
+        return Node(name, sysctls={**self.sysctls, **(sysctls or {})}, commands=self.commands,
+                    profile=dict(self.profile.sysctls) if self.profile else {})
 
     def missing(self, needs: tuple[str, ...]) -> str | None:
         return _missing(self.kind, self.capabilities, needs)
@@ -231,124 +231,6 @@ def external_target(kind: str, *, iface: str | None, sut_ip: str | None, tester_
                        allow_host_traffic_iface=allow_host_traffic_iface)
 
 
-@dataclass(frozen=True)
-class Neighbour:
-    ip: str
-    mac: str | None
-    state: str  # REACHABLE, STALE, DELAY, PROBE, FAILED, INCOMPLETE, PERMANENT, NOARP
-
-
-NUD_STATES = {
-    0x01: "INCOMPLETE", 0x02: "REACHABLE", 0x04: "STALE", 0x08: "DELAY", 0x10: "PROBE",
-    0x20: "FAILED", 0x40: "NOARP", 0x80: "PERMANENT",
-}
-
-
-class SutControl:
-    """Reads and changes the state of a namespace SUT. Every change is recorded as a
-    precondition of the case, so the report says under which settings the verdict holds."""
-
-    def __init__(self, ns: Namespace, ipr: Any, preconditions: list[str]) -> None:
-        self.ns = ns
-        self.ipr = ipr
-        self.preconditions = preconditions
-
-    def sysctl(self, key: str) -> str:
-        return self.ns.read_sysctl(key)
-
-    def set_sysctl(self, key: str, value: str | int) -> None:
-        self.ns.write_sysctl(key, value)
-        self.preconditions.append(f"sysctl {key}={value}")
-
-    def neighbours(self, ifname: str | None = None) -> dict[str, Neighbour]:
-        """The IPv4 neighbour table, by address."""
-        index = self.ipr.link_lookup(ifname=ifname)[0] if ifname else None
-        out: dict[str, Neighbour] = {}
-        for msg in self.ipr.get_neighbours(family=socket.AF_INET):
-            if index is not None and msg["ifindex"] != index:
-                continue
-            ip = msg.get_attr("NDA_DST")
-            state = NUD_STATES.get(msg["state"], hex(msg["state"]))
-            out[ip] = Neighbour(ip, msg.get_attr("NDA_LLADDR"), state)
-        return out
-
-    def route_get(self, dst: str) -> dict[str, Any]:
-        """The kernel's route decision for `dst`: gateway, output interface, type."""
-        msg = self.ipr.route("get", dst=dst)[0]
-        oif = msg.get_attr("RTA_OIF")
-        name = None
-        if oif:
-            name = self.ipr.get_links(oif)[0].get_attr("IFLA_IFNAME")
-        return {"gateway": msg.get_attr("RTA_GATEWAY"), "oif": name, "type": msg["type"],
-                "prefsrc": msg.get_attr("RTA_PREFSRC")}
-
-    def add_route(self, dst: str, **kw: Any) -> None:
-        ipaddress.ip_network(dst)
-        self.ipr.route("add", dst=dst, **kw)
-        self.preconditions.append(f"route {dst} {kw}")
-
-    def counters(self, table: str = "snmp") -> dict[str, int]:
-        """/proc/net/snmp (or netstat) as 'Proto.Counter' -> value, read inside the SUT."""
-        lines = self.ns.read_proc_net(table).splitlines()
-        out: dict[str, int] = {}
-        for head, values in zip(lines[0::2], lines[1::2], strict=False):
-            proto, names = head.split(":", 1)
-            _, nums = values.split(":", 1)
-            for name, num in zip(names.split(), nums.split(), strict=False):
-                out[f"{proto}.{name}"] = int(num)
-        return out
-
-    def add_address(self, cidr: str, ifname: str) -> None:
-        """Give the SUT another address on `ifname` (e.g. to make it multihomed)."""
-        iface = ipaddress.ip_interface(cidr)
-        self.ipr.addr("add", index=self.ipr.link_lookup(ifname=ifname)[0], address=str(iface.ip),
-                      prefixlen=iface.network.prefixlen)
-        self.preconditions.append(f"address {cidr} on {ifname}")
-
-    def ifindex(self, ifname: str) -> int:
-        found = self.ipr.link_lookup(ifname=ifname)
-        if not found:
-            raise ValueError(f"the SUT has no interface {ifname}")
-        return int(found[0])
-
-    def del_address(self, cidr: str, ifname: str) -> None:
-        iface = ipaddress.ip_interface(cidr)
-        self.ipr.addr("del", index=self.ifindex(ifname), address=str(iface.ip), prefixlen=iface.network.prefixlen)
-        self.preconditions.append(f"address {cidr} removed from {ifname}")
-
-    def set_link_down(self, ifname: str) -> None:
-        self.ipr.link("set", index=self.ifindex(ifname), state="down")
-        self.preconditions.append(f"link {ifname} set down")
-
-    def del_route(self, dst: str, **kw: Any) -> None:
-        ipaddress.ip_network(dst)
-        self.ipr.route("del", dst=dst, **kw)
-        self.preconditions.append(f"route {dst} {kw} removed")
-
-    def add_rule(self, priority: int, table: int, **selectors: Any) -> None:
-        """A policy routing rule: `selectors` are pyroute2's (src, src_len, dst, dst_len,
-        iifname, tos, fwmark...)."""
-        self.ipr.rule("add", priority=priority, table=table, **selectors)
-        self.preconditions.append(f"rule priority {priority} {selectors} lookup table {table}")
-
-    def set_mtu(self, ifname: str, mtu: int) -> None:
-        """Change the MTU of one of the SUT's interfaces."""
-        self.ipr.link("set", index=self.ipr.link_lookup(ifname=ifname)[0], mtu=mtu)
-        self.preconditions.append(f"mtu {mtu} on {ifname}")
-
-    def tcp_connections(self) -> list[TcpConnection]:
-        """The SUT's IPv4 TCP control blocks from /proc/net/tcp, TIME-WAIT ones included (which
-        no socket shows once the application closed it), with the time left on each timer."""
-        out: list[TcpConnection] = []
-        for line in self.ns.read_proc_net("tcp").splitlines()[1:]:
-            f = line.split()
-            local, remote, state = f[1], f[2], int(f[3], 16)
-            timer, when = f[5].split(":")
-            out.append(TcpConnection(_proc_endpoint(local), _proc_endpoint(remote), TCP_STATES.get(state, str(state)),
-                                     int(timer, 16), int(when, 16) / 100.0))
-        return out
-
-
 SNAPSHOT_PREFIXES = ("net/core", "net/ipv4", "net/ipv6", "net/netfilter", "net/unix")
 
 
@@ -373,21 +255,3 @@ def sysctl_snapshot(ns: Namespace) -> dict[str, str]:
                     except OSError:
                         continue  # write-only or refusing entries (e.g. route/flush)
     return dict(sorted(out.items()))
-
-
-@dataclass(frozen=True)
-class TcpConnection:
-    """One line of /proc/net/tcp: endpoints as (ip, port), the state, and the pending timer
-    (kind as the kernel numbers it: 0 none, 1 retransmit, 2 keepalive, 3 TIME-WAIT, 4 probe)
-    with the seconds left on it."""
-
-    local: tuple[str, int]
-    remote: tuple[str, int]
-    state: str
-    timer: int
-    timer_left_s: float
-
-
-def _proc_endpoint(text: str) -> tuple[str, int]:
-    addr, port = text.split(":")
-    return socket.inet_ntoa(int(addr, 16).to_bytes(4, "little")), int(port, 16)

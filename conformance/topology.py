@@ -45,6 +45,7 @@ class Node:
     name: str
     sysctls: Mapping[str, str | int] = field(default_factory=dict)
     commands: tuple[str, ...] = ()  # shell commands run inside the node once it is built
+    profile: Mapping[str, str] = field(default_factory=dict)  # the part of `sysctls` a SUT profile gave
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,12 @@ timestamp (the kernel's receive stamp where there is one) for the pcap and the p
 A Port may claim IPv4 addresses for the tester: it answers the SUT's ARP requests for them
 itself, since the tester's kernel owns no address and stays silent (no RSTs, no ARP replies
 of its own in the exchange).
+
+A silence check (`expect_none`) ends on a probe whose answer must arrive on the same Port.
+Where the SUT would forward the forbidden frame to this Port, that probe is the Port's
+`control`: a valid datagram another Port sends through the SUT to this one, so the check shows
+the very path the forbidden frame would have taken open; elsewhere it is the Port's `fence`, an
+echo the SUT answers on this Port's link.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ LINKTYPE_RAW = 101
 
 DEFAULT_TIMEOUT = 1.0
 FENCE_TIMEOUT = 1.0
+PROBE_ANSWERS = ("fence answer", "control")  # notes of frames that ended a silence check
 
 
 class NoMatch(AssertionError):
@@ -75,6 +82,21 @@ class Frame:
 
 Fence = Callable[[], tuple[Packet, Matcher]]
 """Makes one fence probe: a frame the SUT always answers, and a matcher for that answer."""
+
+
+@dataclass(frozen=True)
+class Control:
+    """A positive control for silence on a Port: `sender` sends what `make()` builds, a valid
+    datagram the SUT forwards, and the matcher it returns finds it on the Port that holds the
+    control. `path` names the way it takes, for the reasons the report gives.
+
+    The SUT handles what arrives on one link in order, so once the control (sent after the
+    stimulus, on the stimulus's link) has crossed, a forbidden frame the stimulus caused on the
+    same path has crossed before it."""
+
+    sender: Port
+    make: Fence
+    path: str
 
 
 class Capture:
@@ -151,7 +173,10 @@ class Port:
         self.linktype = linktype
         self.claims: dict[str, str] = {}  # IPv4 address -> MAC the Port answers ARP for
         self.answer_arp = True
-        self.fence: Fence | None = None
+        self.fence: Fence | None = None  # an echo the SUT answers on this Port's link
+        self.control: Control | None = None  # a datagram the SUT forwards to this Port: ends silence checks here
+        self.sut_mac: str | None = None  # the SUT's MAC on this link: frames from it are held to conformance.invariants
+        self.sut_link = False  # every frame arriving here was sent by the SUT (a veth, TAP or TUN to it alone)
         self.guard: Callable[[bytes], None] | None = None  # refuses frames a SUT kind must not get
         self._sock: socket.socket | None = None
         self._fd: int
@@ -178,6 +203,7 @@ class Port:
             self._own_fd = True
         self._mark_ns = 0
         self._fence_index = 0  # where in the capture the last fence answer stands
+        self._first_crossed: dict[str, int] = {}  # control path -> when a control first arrived on it
         self._decode: Callable[[bytes], Packet] = Ether if linktype == LINKTYPE_ETHERNET else IP
         if ip is not None and mac is not None:
             self.claims[ip] = mac
@@ -290,6 +316,18 @@ class Port:
         self._await_fence(answer, len(self.capture.frames) - 1)
         return self.capture.frames[self._fence_index].packet
 
+    def handled(self) -> None:
+        """Send the fence and wait for its answer without starting a new exchange: what arrived
+        since the last send still counts as caused by it. Once the answer is in, the SUT has
+        dealt with everything sent before on this link (e.g. before a case changes the SUT
+        again). Inconclusive when the fence is not answered."""
+        if self.fence is None:
+            raise ValueError(f"Port {self.name} has no fence")
+        probe, answer = self.fence()
+        mark = len(self.capture.frames)
+        self._transmit(bytes(probe), note="fence")
+        self._await_fence(answer, mark)
+
     def before_fence(self, matcher: Matcher, *, stimulus: Packet | bytes | None = None) -> Packet | None:
         """Send `stimulus` (if given), then the fence; return the first unconsumed frame like
         `matcher` that arrived after the last send and before the fence's answer, or None.
@@ -311,43 +349,97 @@ class Port:
         self,
         matcher: Matcher,
         *,
+        control: Control | None = None,
         fence: Fence | None = None,
         via: Port | None = None,
         window: float | None = None,
     ) -> None:
         """Assert that no frame like `matcher` arrives in answer to what was just sent.
 
-        With a fence (the default is the Port's own), a probe the SUT always answers is sent
-        through `via` (default: this Port) after the stimulus; once its answer is in, anything
-        the stimulus caused has already arrived. Without a fence, `window` seconds are watched
-        and that wait is the case's declared cost.
+        By default the check ends on the Port's control when it has one (a valid datagram sent
+        through the SUT to this Port, on the path the forbidden frame would take: see Control),
+        else on its fence (an echo the SUT answers on this link): once that is in, anything the
+        stimulus caused has already arrived. A control that does not arrive makes the check
+        INCONCLUSIVE, naming the path. `control` or `fence` choose another probe; `via` sends
+        the fence from another Port, which shows only that the SUT has handled the stimulus and
+        nothing about this Port's path: for the rare check where no control can reach this Port
+        (say why in the case). Without any probe, `window` seconds are watched and that wait is
+        the case's declared cost.
         """
-        fence = fence or self.fence
-        sender = via or self
-        if fence is not None and window is None:
-            probe, answer = fence()
-            mark = len(self.capture.frames)
-            sender._transmit(bytes(probe), note="fence")
-            seen = sender._await_fence(answer, mark)
-        elif window is not None:
+        if window is not None:
             deadline = time.monotonic() + window
             while (left := deadline - time.monotonic()) > 0:
                 self.poll(left)
             seen = self.arrived()
+        elif fence is None and via is None and (control or self.control) is not None:
+            seen = self._cross(control or self.control)  # type: ignore[arg-type]
         else:
-            raise ValueError("expect_none needs a fence (none is set for this Port) or a window")
-        if sender is not self:
-            self.poll(0)
-            seen = [f for f in self.arrived() if f.t_ns <= time.time_ns()]
+            fence = fence or self.fence
+            if fence is None:
+                raise ValueError(f"expect_none on {self.name} needs a control, a fence (none is set for this Port) or a window")
+            sender = via or self
+            probe, answer = fence()
+            mark = len(self.capture.frames)
+            sender._transmit(bytes(probe), note="fence")
+            seen = sender._await_fence(answer, mark)
+            if sender is not self:
+                self.poll(0)
+                seen = [f for f in self.arrived() if f.t_ns <= time.time_ns()]
         for frame in seen:
+            if frame.note in PROBE_ANSWERS:
+                continue  # an earlier check's own fence answer or control, not the stimulus's doing
             if frame.port == self.name and frame.direction == "in" and matcher(frame.packet):
                 raise UnwantedFrame(
                     f"a frame like {matcher.describe()} arrived on {self.name}, and the requirement "
                     f"says none may: {frame.packet.summary()}"
                 )
 
+    def prime(self, control: Control | None = None) -> None:
+        """Send a control (the Port's own by default) through the SUT and wait for it here.
+
+        Done before a stimulus, it shows the path open from the start and has the SUT resolve
+        the neighbour at this end of it, so an unresolved neighbour cannot be why a forbidden
+        frame stays away (a stack may hold only its newest datagram while it resolves).
+        Silence checks that end on a control require it."""
+        control = control or self.control
+        if control is None:
+            raise ValueError(f"Port {self.name} has no control to prime")
+        probe, answer = control.make()
+        mark = len(self.capture.frames)
+        control.sender.send(probe, note="control")
+        self._await(answer, mark, note="control", failure=(
+            f"the control datagram {control.path}, sent before the stimulus, did not arrive on {self.name} "
+            f"within {FENCE_TIMEOUT} s: the path is not open, so what does not cross it proves nothing"))
+        self._first_crossed.setdefault(control.path, self.capture.frames[self._fence_index].t_ns)
+        now = time.time_ns()  # what arrived until now answered the control, not what comes next
+        for port in self.capture.ports:
+            port._mark_ns = now
+
+    def _cross(self, control: Control) -> list[Frame]:
+        """Send `control` after the stimulus; the frames that arrived here before it."""
+        first = self._first_crossed.get(control.path)
+        if first is None or first > self._mark_ns:
+            raise ValueError(
+                f"the silence check on {self.name} ends on the control {control.path}, which never crossed "
+                "before the stimulus: call prime() first, so the neighbour at this end is resolved"
+            )
+        probe, answer = control.make()
+        mark = len(self.capture.frames)
+        control.sender._transmit(bytes(probe), note="control")
+        return self._await(answer, mark, note="control", failure=(
+            f"the control datagram {control.path}, sent after the stimulus, did not arrive on {self.name} "
+            f"within {FENCE_TIMEOUT} s: the path the forbidden frame would take is not shown open, so its "
+            "absence proves nothing"))
+
     def _await_fence(self, answer: Matcher, mark: int) -> list[Frame]:
         """Read until the fence's answer is in; return the frames that arrived before it."""
+        return self._await(answer, mark, note="fence answer", failure=(
+            f"the fence probe on {self.name} ({answer.describe()}) got no answer within "
+            f"{FENCE_TIMEOUT} s, so the absence of a reply cannot be concluded"))
+
+    def _await(self, answer: Matcher, mark: int, *, note: str, failure: str) -> list[Frame]:
+        """Read until a frame like `answer` is in (INCONCLUSIVE with `failure` if none comes);
+        return the frames that arrived here since the last send and before it."""
         deadline = time.monotonic() + FENCE_TIMEOUT
         checked = mark
         while True:
@@ -355,17 +447,14 @@ class Port:
             for i in range(checked, len(frames)):
                 f = frames[i]
                 if f.port == self.name and f.direction == "in" and answer(f.packet):
-                    f.note = "fence answer"
+                    f.note = note
                     f.consumed = True
                     self._fence_index = i
                     return [g for g in frames[:i] if g.port == self.name and g.t_ns >= self._mark_ns]
             checked = len(frames)
             left = deadline - time.monotonic()
             if left <= 0:
-                raise Inconclusive(
-                    f"the fence probe on {self.name} ({answer.describe()}) got no answer within "
-                    f"{FENCE_TIMEOUT} s, so the absence of a reply cannot be concluded"
-                )
+                raise Inconclusive(failure)
             self.poll(left)
 
     def _no_match_message(self, matcher: Matcher, timeout: float) -> str:

@@ -84,7 +84,7 @@ def test_router_does_not_forward_unicast_datagram_from_broadcast_frame(routed):
     addressed to an IP multicast group (here: one to the far host)."""
     t = routed.tester
     t.send(Ether(src=t.mac, dst=BROADCAST) / IP(src=t.ip, dst=routed.far.ip) / UDP(sport=40000, dport=9) / b"x")
-    routed.far.expect_none(like(IP(src=t.ip, dst=routed.far.ip) / UDP(dport=9)), fence=t.fence, via=t)
+    routed.far.expect_none(like(IP(src=t.ip, dst=routed.far.ip) / UDP(dport=9)))
 
 
 @case("ETH-RTR-NO-FORWARD-L2-MULTICAST", rfc=1812, section="5.3.4", level=MUST, layer=3)
@@ -93,7 +93,7 @@ def test_router_does_not_forward_unicast_datagram_from_multicast_frame(routed):
     addressed to an IP multicast group (here: one to the far host)."""
     t = routed.tester
     t.send(Ether(src=t.mac, dst=ALL_HOSTS_MAC) / IP(src=t.ip, dst=routed.far.ip) / UDP(sport=40000, dport=9) / b"x")
-    routed.far.expect_none(like(IP(src=t.ip, dst=routed.far.ip) / UDP(dport=9)), fence=t.fence, via=t)
+    routed.far.expect_none(like(IP(src=t.ip, dst=routed.far.ip) / UDP(dport=9)))
 
 
 
@@ -108,7 +108,7 @@ def test_datagram_to_subnet_broadcast_goes_to_broadcast_mac(lan):
     lan.tester.answer_arp = False
     sock = lan.app.udp()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-    sock.sock.sendto(b"to everyone", ("198.18.0.255", 9))
+    sock.sendto(b"to everyone", ("198.18.0.255", 9))
     frame = lan.tester.expect(like(IP(dst="198.18.0.255") / UDP(dport=9)))
     assert frame[Ether].dst == BROADCAST, f"the datagram should be sent to {BROADCAST}, went to {frame[Ether].dst}"
     asked = [f for f in lan.tester.arrived() if like(ARP(op="who-has", pdst="198.18.0.255"))(f.packet)]

@@ -32,6 +32,7 @@ from cases.ipv4.frames import (
 from conformance.catalog import MAY, MUST, SHOULD, case
 from conformance.match import like
 from conformance.verdict import Inconclusive
+from conformance.wire import NoMatch
 
 
 def reply_data(reply) -> bytes:
@@ -217,12 +218,14 @@ def test_overlapping_fragments_are_reassembled_with_newest_data(lan):
 
 @case("FRAG-REASM-ZERO-LENGTH", rfc=791, section="3.2", level=MAY, layer=3, also=(815,))
 def test_zero_length_fragment_does_not_prevent_reassembly(lan):
-    """A fragment that carries no data (MF set, offset inside the datagram) fills no octets and does not prevent reassembly.
+    """A fragment that carries no data (MF set, offset inside the datagram) may be taken as filling no octets, so that it does not prevent reassembly.
 
     In RFC 791's procedure a fragment sets the bits of its 8-octet blocks, none for no data; in
-    RFC 815's, a fragment of no octets removes no hole. The first fragment (octets 0-191) is
-    followed by an empty fragment at offset 192, then by the remaining fragments; the Echo
-    Request must be answered.
+    RFC 815's, a fragment of no octets removes no hole. RFC 791's procedure is an example and
+    RFC 815 is informational, and no RFC forbids discarding such a fragment (or its datagram)
+    as malformed, so this is a MAY: a SUT that does not reassemble around it is NOT-IMPLEMENTED.
+    The first fragment (octets 0-191) is followed by an empty fragment at offset 192, then by
+    the remaining fragments; a SUT that reassembles answers the Echo Request.
     """
     ident = next_ident()
     data = echo_data(556, ident)
@@ -243,11 +246,16 @@ def test_fragments_of_different_datagrams_are_not_joined(lan, field):
     destination address, and the protocol fields, to identify datagram fragments for
     reassembly." The first fragment of an Echo Request and a last fragment that differs in one
     of those fields must not be reassembled into a datagram the SUT answers.
+
+    Control: the first fragment's own last fragment, sent next, must complete it and draw the
+    Echo Reply with the request's data; if it does not, reassembly is not shown to work at all
+    and the silence proves nothing (INCONCLUSIVE).
     """
     ident = next_ident()
-    datagram = echo_datagram(lan, ident, echo_data(300, ident))
-    first, last = fragment(datagram, split(308, 160))
-    last = bytearray(last)
+    data = echo_data(300, ident)
+    datagram = echo_datagram(lan, ident, data)
+    first, own_last = fragment(datagram, split(308, 160))
+    last = bytearray(own_last)
     if field == "identification":
         last[4:6] = (ident ^ 0x0101).to_bytes(2, "big")
     elif field == "protocol":
@@ -258,6 +266,17 @@ def test_fragments_of_different_datagrams_are_not_joined(lan, field):
     last[10:12] = header_checksum(bytes(last)).to_bytes(2, "big")
     send_all(lan, [first, bytes(last)])
     lan.tester.expect_none(like(echo_reply(lan, ident).template, name=f"an Echo Reply from fragments whose {field} differs"))
+    send_all(lan, [own_last])
+    try:
+        reply = lan.tester.expect(echo_reply(lan, ident))
+    except NoMatch:
+        raise Inconclusive(
+            "the first fragment and its own last fragment were not reassembled and answered either, so the SUT "
+            "is not shown to reassemble at all and its silence about the mismatched pair proves nothing"
+        ) from None
+    if reply_data(reply) != data:
+        raise Inconclusive("the Echo Reply to the first fragment and its own last fragment does not return the "
+                           "request's data, so reassembly is not shown to work and the silence proves nothing")
 
 
 @case("FRAG-REASM-INTERLEAVED", rfc=791, section="3.2", level=MUST, layer=3, also=(1122,))

@@ -10,6 +10,8 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Packet, Raw
 
 from conformance.match import Matcher, like, one_of
+from conformance.verdict import Inconclusive
+from conformance.wire import Port
 
 BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
 CLOSED_PORT = 33434  # nothing listens there on a fresh SUT (the traceroute base port)
@@ -61,6 +63,18 @@ def unreachable(src_ip: str, dst_ip: str, code: int | None = None) -> Matcher:
     """An ICMP Destination Unreachable from `src_ip` to `dst_ip` (any code unless given)."""
     icmp = ICMP(type=3) if code is None else ICMP(type=3, code=code)
     return like(ip_like(src=src_ip, dst=dst_ip) / icmp)
+
+
+def error_about(port: Port, frame: Packet, matcher: Matcher) -> Packet:
+    """Send `frame` and return the ICMP error like `matcher` that it draws. The error is the
+    precondition of a case that judges what an error carries: a SUT that sends none (a Port
+    Unreachable is only a SHOULD, judged by UDP-CLOSED-PORT-UNREACHABLE) leaves the case
+    INCONCLUSIVE."""
+    try:
+        return port.exchange(frame, expect=matcher)
+    except AssertionError:
+        raise Inconclusive(f"precondition not met: the SUT sent no {matcher.describe()} about the datagram, "
+                           "so what an error carries cannot be judged") from None
 
 
 def any_icmp_error() -> Matcher:

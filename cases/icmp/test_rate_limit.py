@@ -1,9 +1,13 @@
-"""Rate limiting of ICMP error messages (RFC 1812 4.3.2.8).
+"""Rate limiting of ICMP error messages (RFC 1812 4.3.2.8): "A router SHOULD also be able to
+limit the rate at which it sends other sorts of ICMP error messages (Destination Unreachable,
+...). The rate limit parameters SHOULD be settable as part of the configuration of the router.
+How the limits are applied (e.g., per router or per interface) is left to the implementor's
+discretion."
 
-The router's limits are set through its own sysctls to clear values: the namespace-wide
-limiter (icmp_msgs_per_sec, icmp_msgs_burst) is opened wide so that only the per-destination
-limiter under test (icmp_ratelimit, the minimum gap in ms between errors to one destination)
-decides. A burst of datagrams to a closed port is sent back to back, then a fence.
+The limit itself is judged on the router as it is configured (its profile, or the kernel's
+defaults): the case changes none of its limits, and a router configured to send an error for
+every datagram of a burst fails it. Settability is judged by setting the parameters, which is
+that case's subject. A burst of datagrams to a closed port is sent back to back, then a fence.
 """
 
 from scapy.layers.inet import ICMP
@@ -11,8 +15,9 @@ from scapy.layers.inet import ICMP
 from cases.icmp.frames import ip_like, udp_datagram
 from conformance.catalog import SHOULD, case
 from conformance.match import like
+from conformance.verdict import Inconclusive
 
-BURST = 20
+BURST = 100  # more than any sensible burst allowance (Linux: 6 per destination, 50 per namespace)
 
 
 def fire_burst(routed) -> int:
@@ -30,20 +35,22 @@ def open_global_limiter(control) -> None:
     control.set_sysctl("net.ipv4.icmp_msgs_burst", 100000)
 
 
-@case("ICMP-ERR-RATE-LIMIT", rfc=1812, section="4.3.2.8", level=SHOULD, layer=3, needs=("sysctl",))
+@case("ICMP-ERR-RATE-LIMIT", rfc=1812, section="4.3.2.8", level=SHOULD, layer=3)
 def test_errors_to_one_destination_are_rate_limited(routed):
-    """A router limits the rate at which it sends ICMP Destination Unreachable messages.
+    """A router, as configured, limits the rate at which it sends ICMP Destination Unreachable messages.
 
-    Preconditions: icmp_ratelimit=1000 (one error per second per destination after a burst),
-    icmp_msgs_per_sec and icmp_msgs_burst 100000. 20 datagrams sent back to back within far
-    less than a second may draw at most 10 errors; with Linux's burst of 6 tokens, 6 arrive.
+    100 datagrams to a closed port, sent back to back within far less than a second, must draw
+    at least one error and fewer than 100: some must have been held back by a limit, whichever
+    way the router applies it. The router's own limits decide (on Linux by default:
+    icmp_ratelimit 1000 ms per destination with a burst of 6, icmp_msgs_per_sec 1000 with a
+    burst of 50 per namespace, so 6 errors arrive).
     """
-    routed.control.set_sysctl("net.ipv4.icmp_ratelimit", 1000)
-    open_global_limiter(routed.control)
     got = fire_burst(routed)
-    assert 1 <= got <= BURST // 2, (
-        f"with a limit of one error per second, {BURST} datagrams sent at once must draw a limited number "
-        f"of errors (1 to {BURST // 2}); {got} arrived"
+    if got == 0:
+        raise Inconclusive(f"{BURST} datagrams to a closed port drew no Port Unreachable at all, so no limit can be seen")
+    assert got < BURST, (
+        f"a router should limit the rate of its ICMP errors; {BURST} datagrams sent at once drew {got} errors, "
+        "one for every datagram (the router's limits as configured did not act)"
     )
 
 
@@ -57,4 +64,6 @@ def test_error_rate_limit_is_configurable(routed):
     routed.control.set_sysctl("net.ipv4.icmp_ratelimit", 0)
     open_global_limiter(routed.control)
     got = fire_burst(routed)
+    if got == 0:
+        raise Inconclusive(f"{BURST} datagrams to a closed port drew no Port Unreachable at all, so the setting shows nothing")
     assert got == BURST, f"with the rate limit set off, all {BURST} datagrams must draw their error; {got} arrived"

@@ -15,7 +15,9 @@ from scapy.layers.inet import ICMP, IP, UDP
 from scapy.packet import Packet
 from scapy.utils import checksum
 
+from conformance.delivery import held_before_control
 from conformance.match import Matcher, like, not_equal
+from conformance.verdict import Inconclusive, not_implemented
 
 ETHERTYPE_IPV4 = b"\x08\x00"
 BROADCAST_MAC = "ff:ff:ff:ff:ff:ff"
@@ -27,6 +29,12 @@ TESTER_PORT = 7401
 # Option type octets (RFC 791 3.1; 30 is the experimental number of RFC 4727).
 OPT_EOL, OPT_NOP, OPT_RR, OPT_TS, OPT_LSRR, OPT_SSRR, OPT_STREAM_ID = 0, 1, 7, 68, 131, 137, 136
 OPT_EXPERIMENT = 30
+
+# Options a host may leave unimplemented (RFC 1122 3.2.1.8 (d), (e): "Implementation of
+# originating and processing the ... option is OPTIONAL"); such a host ignores them like any
+# option it does not understand. A case about processing one declares it (@case optional=).
+RECORD_ROUTE = "the IP Record Route option (RFC 1122 3.2.1.8 (d): its processing is optional)"
+TIMESTAMP = "the IP Timestamp option (RFC 1122 3.2.1.8 (e): its processing is optional)"
 
 _idents = itertools.count(0x2100)
 
@@ -183,12 +191,21 @@ def counter_delta(before: dict[str, int], after: dict[str, int], name: str) -> i
     return after.get(name, 0) - before.get(name, 0)
 
 
-def not_delivered(lan, sock, why: str) -> None:
-    """Assert that nothing reached `sock` and no ICMP came back, concluded by the echo fence:
-    the SUT handles frames in order, so once the fence is answered the stimulus was handled."""
+def not_delivered(lan, sock, why: str, *, control_dst: str | None = None, control_mac: str | None = None,
+                  dport: int = SUT_PORT) -> None:
+    """Assert that no ICMP came back and nothing reached `sock`.
+
+    The ICMP check ends on the echo fence. The socket check ends on a positive control: a valid
+    UDP datagram to the same socket (port `dport`, to the SUT's address or `control_dst`, in a
+    frame to the SUT's MAC or `control_mac`), read from it after the stimulus; if even that is
+    not delivered the case is INCONCLUSIVE (conformance.delivery)."""
     lan.tester.expect_none(any_icmp_from_sut(lan, why))
-    got = sock.read_available()
-    assert got == b"", f"{why}; the SUT's socket received {len(got)} octets of it: {got[:24]!r}"
+    marker = b"ipv4-control-%#x" % next_ident()
+    ttl = 1 if control_mac else 64  # a datagram to a group stays on its link
+    control = ether(lan, udp_datagram(lan, marker, dst=control_dst, dport=dport, ttl=ttl), dst_mac=control_mac)
+    held = held_before_control(lan.tester, sock, control, marker,
+                               socket_name=f"UDP port {dport} on the SUT (to {control_dst or lan.sut.ip})")
+    assert not held, f"{why}; the SUT's socket received {len(held)} datagram(s) of it: {held[0][:24]!r}"
 
 
 def route_option(kind: int, pointer: int, addresses: list[str]) -> bytes:
@@ -215,6 +232,36 @@ class AnyOf(Matcher):
         return [] if any(not diffs for diffs in found) else min(found, key=len)
 
 
+
+
+def _echoed_option(lan, option: bytes, kind: int, what: str) -> Option | None:
+    """The option of `kind` in the Echo Reply to an Echo Request that carries `option`."""
+    ident = next_ident()
+    try:
+        reply = lan.tester.exchange(ether(lan, echo_datagram(lan, ident, options=option)), expect=echo_reply(lan, ident))
+    except AssertionError:
+        raise Inconclusive(f"precondition not met: an Echo Request with a well-formed {what} option drew no Echo Reply") from None
+    return find_option(reply, kind)
+
+
+def require_record_route(lan) -> None:
+    """End the case as NOT-IMPLEMENTED unless the SUT shows it processes Record Route: an Echo
+    Request with an empty, well-formed Record Route (room for two addresses) must come back with
+    the SUT's address recorded (RFC 1122 3.2.2.6 returns the option in the Echo Reply)."""
+    returned = _echoed_option(lan, route_option(OPT_RR, 4, ["0.0.0.0"] * 2) + bytes([OPT_EOL]), OPT_RR, "Record Route")
+    if returned is None or _addr(lan.sut.ip) not in returned.data[3 : returned.data[2] - 1]:
+        not_implemented("an Echo Request with an empty Record Route option came back without the SUT's address recorded: "
+                        "the SUT does not process Record Route")
+
+
+def require_timestamp(lan) -> None:
+    """End the case as NOT-IMPLEMENTED unless the SUT shows it processes the Timestamp option: an
+    Echo Request with a well-formed, empty Timestamp option (flag 0, three slots) must come back
+    with at least one timestamp added."""
+    returned = _echoed_option(lan, timestamp_option(5, 0, 3), OPT_TS, "Timestamp")
+    if returned is None or returned.data[2] <= 5:
+        not_implemented("an Echo Request with an empty Timestamp option came back without a timestamp added: "
+                        "the SUT does not process the Timestamp option")
 
 
 def frames_since(lan, start: int) -> list[Packet]:

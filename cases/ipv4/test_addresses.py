@@ -1,4 +1,11 @@
-"""Source and destination addresses of received datagrams (RFC 1122 3.2.1.3, 3.3.6)."""
+"""Source and destination addresses of received datagrams (RFC 1122 3.2.1.3, 3.3.6; RFC 3021 3.1).
+
+Sources {0,0} and {0,Host-number} are not judged on receive: RFC 1122 3.2.1.3 (a) and (b) let a
+host send them "as a source address as part of an initialization procedure", which a receiver
+cannot tell from any other use, so they are not "invalid by the rules of this section" and the
+discard rule does not reach them (the cases IP4-SRC-ZERO and IP4-SRC-ZERO-NETWORK that demanded
+it were withdrawn).
+"""
 
 import socket
 
@@ -16,6 +23,7 @@ from cases.ipv4.frames import (
 )
 from conformance.catalog import MUST, SHOULD, case
 from conformance.match import like
+from conformance.verdict import Inconclusive
 
 DISCARD = "RFC 1122 3.2.1.3: a host MUST silently discard an incoming datagram whose source address is invalid"
 
@@ -24,27 +32,6 @@ def invalid_source_is_discarded(lan, source: str, form: str) -> None:
     sock = lan.app.udp(SUT_PORT)
     lan.tester.send(ether(lan, udp_datagram(lan, f"from {source}".encode(), src=source)))
     not_delivered(lan, sock, f"{DISCARD} ({source} is {form})")
-
-
-@case("IP4-SRC-ZERO", rfc=1122, section="3.2.1.3", level=MUST, layer=3, needs=("sockets",))
-def test_source_this_host_zero_is_discarded(lan):
-    """A unicast datagram with source 0.0.0.0 ({0,0}, allowed only while a host learns its own address) is silently discarded.
-
-    3.2.1.3 (a) allows {0,0} only "as a source address as part of an initialization procedure
-    by which the host learns its own IP address"; a UDP datagram to the SUT's own unicast
-    address is not such a procedure, so it must not reach the SUT's open socket.
-    """
-    invalid_source_is_discarded(lan, "0.0.0.0", "{0,0}, this host, outside an initialization procedure")
-
-
-@case("IP4-SRC-ZERO-NETWORK", rfc=1122, section="3.2.1.3", level=MUST, layer=3, needs=("sockets",))
-def test_source_zero_network_with_host_number_is_discarded(lan):
-    """A unicast datagram with source {0, Host-number} (0.0.0.5) is silently discarded.
-
-    3.2.1.3 (b): this form "MUST NOT be sent, except as a source address as part of an
-    initialization procedure by which the host learns its full IP address".
-    """
-    invalid_source_is_discarded(lan, "0.0.0.5", "{0,Host}, outside an initialization procedure")
 
 
 @case("IP4-SRC-LIMITED-BROADCAST", rfc=1122, section="3.2.1.3", level=MUST, layer=3, needs=("sockets",))
@@ -91,16 +78,17 @@ def test_datagram_for_another_host_is_silently_discarded(lan):
     """A host silently discards a datagram that is not destined for it, even when the frame is sent to its MAC.
 
     A UDP datagram to 198.18.0.77 (another host on the segment, whose ARP the tester answers)
-    is put in a frame to the SUT's MAC. A host (forwarding off) must not deliver it to its
-    wildcard-bound socket, must send no ICMP about it and must not pass it on to 198.18.0.77.
+    is put in a frame to the SUT's MAC. A host (forwarding off) must not pass it on to
+    198.18.0.77, must send no ICMP about it and must not deliver it to its wildcard-bound
+    socket, which is shown to receive a valid datagram to the SUT's address sent after it.
     """
     other = "198.18.0.77"
     lan.tester.claims[other] = "02:00:00:00:00:77"
     sock = lan.app.udp_at("0.0.0.0", SUT_PORT)
     lan.tester.send(ether(lan, udp_datagram(lan, b"not for the SUT", dst=other)))
-    not_delivered(lan, sock, f"RFC 1122 3.2.1.3: a host MUST silently discard a datagram to {other}, not its address")
     lan.tester.expect_none(like(ip_like(dst=other) / UDP(dport=SUT_PORT),
                                 name=f"the datagram passed on to {other} (a host does not forward)"))
+    not_delivered(lan, sock, f"RFC 1122 3.2.1.3: a host MUST silently discard a datagram to {other}, not its address")
 
 
 def broadcast_is_delivered(lan, destination: str, requirement: str) -> None:
@@ -130,20 +118,32 @@ def test_datagram_to_limited_broadcast_is_accepted(lan):
     broadcast_is_delivered(lan, "255.255.255.255", "RFC 1122 3.2.1.3: the limited broadcast address is destined for every host")
 
 
-@case("IP4-DST-ZERO-SUBNET-BROADCAST", rfc=1122, section="3.3.6", level=SHOULD, layer=3, needs=("sockets",))
-def test_datagram_to_obsolete_zero_form_subnet_broadcast_is_accepted(lan):
-    """A datagram to the non-standard all-zeros form of the subnet broadcast address ({Net, Subnet, 0}) is accepted.
+@case("IP4-DST-ZERO-SUBNET-BROADCAST", rfc=3021, section="3.1", level=SHOULD, layer=3, needs=("sockets",), also=(1122,))
+def test_datagram_to_zero_form_subnet_address_is_discarded(lan):
+    """A datagram to the subnetwork number {Net, Subnet, 0} (the obsolete all-zeros broadcast form) is silently discarded.
 
-    3.3.6: some hosts substitute 0 for -1 in broadcast addresses, and "all hosts SHOULD
-    recognize and accept any of these non-standard broadcast addresses as the destination
-    address of an incoming datagram". For 198.18.0.0/24 the zero form is 198.18.0.0.
+    RFC 1122 3.3.6 once asked hosts to accept 0 substituted for -1 in broadcast addresses. RFC
+    3021 3.1 updates RFC 1122 3.2.1.3 with a rule (h) for exactly this form: "{ <Network-number>,
+    <Subnet-number>, 0 } Subnetwork number. ... For other types of links [than a point-to-point
+    link with a 31-bit mask], a packet with such a destination SHOULD be silently discarded. If
+    these packets are not silently discarded, they MUST be treated as IP broadcasts". The later
+    RFC decides: on the SUT's 198.18.0.0/24 a UDP datagram to 198.18.0.0, in a link-layer
+    broadcast frame, must not reach its wildcard socket and must draw no ICMP message.
 
-    Note: RFC 3021 (section 3.1) later added to RFC 1122 3.2.1.3 a rule (h) for this very form:
-    "a packet with such a destination SHOULD be silently discarded. If these packets are not
-    silently discarded, they MUST be treated as IP broadcasts". The two SHOULDs conflict; this
-    case states the 3.3.6 one, and a SUT that discards the datagram follows RFC 3021.
+    Positive control: the same datagram to the subnet's broadcast address 198.18.0.255 reaches
+    the same socket first, or the silence proves nothing (INCONCLUSIVE).
     """
-    broadcast_is_delivered(lan, "198.18.0.0", "RFC 1122 3.3.6: the 0 form of a broadcast address SHOULD be accepted")
+    sock = lan.app.udp_at("0.0.0.0", SUT_PORT)
+    lan.tester.send(ether(lan, udp_datagram(lan, b"to 198.18.0.255", dst="198.18.0.255"), dst_mac=BROADCAST_MAC))
+    try:
+        got = sock.recv(timeout=1.0)
+    except TimeoutError:
+        got = b""
+    if got != b"to 198.18.0.255":
+        raise Inconclusive("positive control failed: a datagram to the subnet broadcast 198.18.0.255 did not reach the "
+                           f"SUT's wildcard socket (it read {got!r}), so its silence for 198.18.0.0 proves nothing")
+    lan.tester.send(ether(lan, udp_datagram(lan, b"to 198.18.0.0", dst="198.18.0.0"), dst_mac=BROADCAST_MAC))
+    not_delivered(lan, sock, "RFC 3021 3.1 (h): a datagram to the subnetwork number 198.18.0.0 SHOULD be silently discarded")
 
 
 @case("IP4-DST-ZERO-LIMITED-BROADCAST", rfc=1122, section="3.3.6", level=SHOULD, layer=3, needs=("sockets",))
@@ -190,6 +190,7 @@ def test_sent_broadcast_datagram_carries_own_source_address(lan):
 
 
 GROUP, GROUP_MAC = "239.1.1.1", "01:00:5e:01:01:01"
+ALL_HOSTS, ALL_HOSTS_MAC = "224.0.0.1", "01:00:5e:00:00:01"
 
 
 @case("IP4-DST-MULTICAST-MEMBER", rfc=1122, section="3.2.1.3", level=MUST, layer=3, needs=("sockets",), also=(1112,))
@@ -216,8 +217,11 @@ def test_datagram_to_group_not_joined_is_discarded(lan):
 
     A UDP socket bound to the wildcard address on the port, member of no group, must not
     receive a datagram sent to 239.1.1.1 (in a frame to the group's MAC), and no ICMP may
-    come back.
+    come back. The same socket must then receive a datagram to the all-hosts group 224.0.0.1
+    (in a frame to 01:00:5e:00:00:01), of which every multicast host is a member (RFC 1112
+    7.2): multicast reception to that socket works, so the silence is the discard.
     """
     sock = lan.app.udp_at("0.0.0.0", SUT_PORT)
     lan.tester.send(ether(lan, udp_datagram(lan, b"to a group not joined", dst=GROUP, ttl=1), dst_mac=GROUP_MAC))
-    not_delivered(lan, sock, f"RFC 1122 3.2.1.3: a host MUST silently discard a datagram to {GROUP}, a group it is not a member of")
+    not_delivered(lan, sock, f"RFC 1122 3.2.1.3: a host MUST silently discard a datagram to {GROUP}, a group it is not a member of",
+                  control_dst=ALL_HOSTS, control_mac=ALL_HOSTS_MAC)

@@ -22,11 +22,13 @@ from cases.ipv4.frames import (
     ether,
     header_checksum,
     icmp_from_sut_but_parameter_problem,
+    ip_like,
     next_ident,
     not_delivered,
     udp_datagram,
 )
 from conformance.catalog import MUST, SHOULD, case
+from conformance.match import like
 from conformance.verdict import Inconclusive
 
 
@@ -36,10 +38,20 @@ def test_version_other_than_4_is_silently_discarded(lan):
 
     An otherwise valid Echo Request (valid checksum over the header as sent) carries version 5
     in an Ethernet frame of type 0x0800; neither an Echo Reply nor any ICMP error may come back.
+    The check ends on its control: the same request with version 4 (sequence number 2), which
+    must be answered, so the silence is about the version alone.
     """
     ident = next_ident()
-    lan.tester.send(ether(lan, echo_datagram(lan, ident, version=5)))
-    lan.tester.expect_none(any_icmp_from_sut(lan, "RFC 1122 3.2.1.1: a version other than 4 MUST be silently discarded"))
+    data = echo_data(32, ident)
+    lan.tester.send(ether(lan, echo_datagram(lan, ident, data, version=5)))
+
+    def same_request_with_version_4():
+        answer = like(ip_like(src=lan.sut.ip, dst=lan.tester.ip) / ICMP(type="echo-reply", id=ident, seq=2),
+                      name=f"the Echo Reply id={ident:#x} seq=2 to the same request with version 4 (the control)")
+        return ether(lan, echo_datagram(lan, ident, data, seq=2)), answer
+
+    lan.tester.expect_none(any_icmp_from_sut(lan, "RFC 1122 3.2.1.1: a version other than 4 MUST be silently discarded"),
+                           fence=same_request_with_version_4)
 
 
 @case("IP4-IHL-BELOW-5", rfc=1812, section="5.2.2", level=MUST, layer=3, needs=("counters",), also=(791,))

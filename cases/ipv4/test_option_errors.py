@@ -7,11 +7,15 @@ from cases.ipv4.frames import (
     OPT_EOL,
     OPT_EXPERIMENT,
     OPT_RR,
+    RECORD_ROUTE,
+    TIMESTAMP,
     echo_datagram,
     echo_reply,
     ether,
     ip_like,
     next_ident,
+    require_record_route,
+    require_timestamp,
     route_option,
     timestamp_option,
 )
@@ -63,36 +67,48 @@ def test_option_running_past_header_draws_parameter_problem(lan):
                           "the option's type or length octet")
 
 
-@case("IP4-OPT-RR-POINTER-BELOW-4", rfc=1122, section="3.2.2.5", level=SHOULD, layer=3, also=(792, 791))
+@case("IP4-OPT-RR-POINTER-BELOW-4", rfc=1122, section="3.2.2.5", level=SHOULD, layer=3, also=(792, 791),
+      optional=RECORD_ROUTE)
 def test_record_route_pointer_below_four_draws_parameter_problem(lan):
     """A Record Route option whose pointer is below 4 draws Parameter Problem pointing at the pointer octet.
 
     RFC 791: for Record Route "the smallest legal value for the pointer is 4". A pointer of 3
-    sits in octet 22 of the header (type 20, length 21, pointer 22).
+    sits in octet 22 of the header (type 20, length 21, pointer 22). Only a host that processes
+    Record Route reads the pointer: one that does not (RFC 1122 makes it optional) ignores the
+    option as unknown, which a well-formed Record Route shows first (NOT-IMPLEMENTED).
     """
+    require_record_route(lan)
     parameter_problem_for(lan, route_option(OPT_RR, 3, ["0.0.0.0"]) + bytes([OPT_EOL]), (OPTIONS_START + 2,),
                           "the option's pointer octet")
 
 
-@case("IP4-OPT-TS-POINTER-BELOW-5", rfc=1122, section="3.2.2.5", level=SHOULD, layer=3, also=(792, 791))
+@case("IP4-OPT-TS-POINTER-BELOW-5", rfc=1122, section="3.2.2.5", level=SHOULD, layer=3, also=(792, 791),
+      optional=TIMESTAMP)
 def test_timestamp_pointer_below_five_draws_parameter_problem(lan):
     """A Timestamp option whose pointer is below 5 draws Parameter Problem pointing at the pointer octet.
 
     RFC 791: for the Internet Timestamp "the smallest legal value is 5". A pointer of 4 sits
-    in octet 22 of the header.
+    in octet 22 of the header. Only a host that processes the Timestamp option (optional in
+    RFC 1122) reads the pointer; a well-formed option shows first whether it does.
     """
+    require_timestamp(lan)
     parameter_problem_for(lan, timestamp_option(4, 0, 2), (OPTIONS_START + 2,), "the option's pointer octet")
 
 
-@case("IP4-OPT-MALFORMED-DISCARDED", rfc=792, section="Parameter Problem Message", level=MUST, layer=3, also=(1122,))
+@case("IP4-OPT-MALFORMED-DISCARDED", rfc=792, section="Parameter Problem Message", level=MUST, layer=3, also=(1122,),
+      optional=RECORD_ROUTE)
 def test_datagram_with_malformed_option_is_not_processed(lan):
     """A datagram whose options cannot be processed is discarded, not delivered.
 
     RFC 792: "If the gateway or host processing a datagram finds a problem with the header
     parameters such that it cannot complete processing the datagram it must discard the
     datagram." (The lower-case "must" of this pre-RFC 2119 text is read as MUST.) An Echo
-    Request with a Record Route pointer of 3 must draw no Echo Reply.
+    Request with a Record Route pointer of 3 must draw no Echo Reply. A host that does not
+    process Record Route (optional, RFC 1122 3.2.1.8 (d)) ignores the option and can complete
+    processing, so the case first checks that a well-formed Record Route is processed
+    (NOT-IMPLEMENTED otherwise).
     """
+    require_record_route(lan)
     ident = next_ident()
     options = route_option(OPT_RR, 3, ["0.0.0.0"]) + bytes([OPT_EOL])
     lan.tester.send(ether(lan, echo_datagram(lan, ident, options=options)))

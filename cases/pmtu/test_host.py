@@ -82,6 +82,21 @@ def _more_expected(frames: list) -> bool:
     return any(f[IP].flags.MF for f in frames) or any(f[IP].frag for f in frames)
 
 
+def applied(sender: Sender, frames: list, mtu: int) -> None:
+    """Answer `frames` with Datagram Too Big (Next-Hop MTU `mtu`) and show the SUT took it: its
+    estimate for the destination reads `mtu`. INCONCLUSIVE otherwise: a case that needs Datagram
+    Too Big to work at all cannot judge a SUT that ignores it."""
+    if largest(frames) <= mtu:
+        raise Inconclusive(f"the first datagram left in pieces of at most {largest(frames)} octets, so a Datagram Too Big "
+                           f"with MTU {mtu} cannot be shown to be applied")
+    sender.too_big(frames[0], mtu)
+    if sender.path_mtu() != mtu:
+        raise Inconclusive(
+            f"the SUT did not apply a valid Datagram Too Big (Next-Hop MTU {mtu}) for {sender.remote}: IP_MTU reads "
+            f"{sender.path_mtu()}, so what it does with the message under test proves nothing"
+        )
+
+
 def largest(frames: list) -> int:
     return max(f[IP].len for f in frames)
 
@@ -117,10 +132,16 @@ def test_host_never_lowers_estimate_below_68(lan):
 
     The tester claims a Next-Hop MTU of 40; afterwards the socket's path MTU must be at least
     68, and the first fragment of the next 1400-octet datagram at least 68 octets long.
+
+    Control: before that, a valid Datagram Too Big (MTU 1280) for the same destination must be
+    applied (IP_MTU reads 1280); a SUT that ignores Datagram Too Big altogether is not shown to
+    keep any bound, and the case is INCONCLUSIVE.
     """
     sender = Sender(lan)
     first = sender.send()
-    sender.too_big(first[0], 40)
+    applied(sender, first, 1280)
+    lowered = sender.send()
+    sender.too_big(lowered[0], 40)
     assert sender.path_mtu() >= 68, f"the path MTU estimate must never drop below 68; IP_MTU reads {sender.path_mtu()}"
     again = sender.send()
     assert again[0][IP].len >= 68, f"the SUT must not send fragments smaller than 68 octets; the first was {again[0][IP].len}"
@@ -184,10 +205,13 @@ def test_path_mtu_is_kept_per_destination(lan):
     Section 6.2: the IP layer should associate each PMTU value it has learned with a specific
     path (source, destination, TOS). After Datagram Too Big (MTU 1280) for 198.19.0.9, a
     1400-octet datagram to 198.19.0.10 must still leave whole.
+
+    Control: the message must have been applied to 198.19.0.9 (IP_MTU reads 1280 there), or a
+    SUT that ignores Datagram Too Big would pass unseen (INCONCLUSIVE).
     """
     sender = Sender(lan)
     first = sender.send()
-    sender.too_big(first[0], 1280)
+    applied(sender, first, 1280)
     other = Sender(lan, OTHER_REMOTE, SUT_PORT + 1)
     frames = other.send()
     assert largest(frames) == PAYLOAD + 28, (

@@ -14,7 +14,7 @@ FAR_BROADCAST = "198.18.2.255"
 def test_limited_broadcast_is_not_forwarded(routed):
     """A datagram to the limited broadcast address 255.255.255.255 is never forwarded."""
     routed.tester.send(udp_frame(routed.tester.mac, BROADCAST_MAC, routed.tester.ip, "255.255.255.255", sport=47001))
-    routed.far.expect_none(udp_like(routed.tester.ip, "255.255.255.255", sport=47001), via=routed.tester, fence=routed.tester.fence)
+    routed.far.expect_none(udp_like(routed.tester.ip, "255.255.255.255", sport=47001))
 
 
 @case("RT-LL-BCAST-NOT-FORWARDED", rfc=1812, section="5.3.4", level=MUST, layer=3)
@@ -26,7 +26,7 @@ def test_unicast_datagram_in_link_broadcast_is_not_forwarded(routed):
     forward to.
     """
     routed.tester.send(udp_frame(routed.tester.mac, BROADCAST_MAC, routed.tester.ip, "198.18.2.2", sport=47002))
-    routed.far.expect_none(udp_like(routed.tester.ip, "198.18.2.2", sport=47002), via=routed.tester, fence=routed.tester.fence)
+    routed.far.expect_none(udp_like(routed.tester.ip, "198.18.2.2", sport=47002))
 
 
 @case("RT-LL-MCAST-NOT-FORWARDED", rfc=1812, section="5.3.4", level=MUST, layer=3)
@@ -37,7 +37,7 @@ def test_unicast_datagram_in_link_multicast_is_not_forwarded(routed):
     The frame goes to 01:00:5e:00:00:09; the datagram inside is for the far host 198.18.2.2.
     """
     routed.tester.send(udp_frame(routed.tester.mac, "01:00:5e:00:00:09", routed.tester.ip, "198.18.2.2", sport=47005))
-    routed.far.expect_none(udp_like(routed.tester.ip, "198.18.2.2", sport=47005), via=routed.tester, fence=routed.tester.fence)
+    routed.far.expect_none(udp_like(routed.tester.ip, "198.18.2.2", sport=47005))
 
 
 @case("RT-DIRECTED-BCAST-DEFAULT-OFF", rfc=1812, section="5.3.5.2", level=MUST, layer=3, also=(2644,))
@@ -54,7 +54,7 @@ def test_directed_broadcast_not_forwarded_by_default(routed):
             raise Inconclusive(f"the SUT does not run with the default here: conf.{scope}.bc_forwarding is {value} "
                                "(IPv4 conf/all is copied from the host's namespace)")
     routed.tester.send(udp_frame(routed.tester.mac, routed.router_near.mac, routed.tester.ip, FAR_BROADCAST, sport=47003))
-    routed.far.expect_none(udp_like(routed.tester.ip, FAR_BROADCAST, sport=47003), via=routed.tester, fence=routed.tester.fence)
+    routed.far.expect_none(udp_like(routed.tester.ip, FAR_BROADCAST, sport=47003))
 
 
 @case("RT-DIRECTED-BCAST-ENABLED", rfc=1812, section="5.3.5.2", level=MAY, layer=3, needs=("sysctl",),

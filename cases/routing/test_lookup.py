@@ -6,8 +6,9 @@ import time
 from scapy.layers.l2 import Ether
 
 from cases.routing.frames import udp_frame, udp_like
-from cases.routing.paths import hops_reached
+from cases.routing.paths import flows_reached, hops_reached
 from conformance.catalog import MUST, SHOULD, case
+from conformance.verdict import Inconclusive
 
 WIDE, NARROW = "198.19.0.0/16", "198.19.5.0/24"
 
@@ -91,6 +92,7 @@ def test_route_with_best_metric_is_used(multipath):
 
 
 FLOW_PACKETS = 24
+CONTROL_FLOWS = 32
 
 
 @case("RT-ECMP-FLOW-STICKY", rfc=2991, section="2", level=SHOULD, layer=3, needs=("routes",), also=(2992,))
@@ -105,6 +107,11 @@ def test_packets_of_one_flow_take_one_equal_cost_path(multipath):
     harm of spreading one flow over several paths (reordering, varying path MTU and latency),
     and the memo offers per-flow (hash-based) next-hop selection as the remedy; the case reads
     that as SHOULD.
+
+    Control: a flow that stays on one next hop proves nothing if the SUT uses only one of them.
+    When the flow stayed, 32 datagrams of 32 other flows (other destinations in the prefix and
+    other source ports) must reach both hops; else the SUT is not shown to spread traffic at
+    all (INCONCLUSIVE). The chance that a hash sends 32 flows one way is 2^-31.
     """
     multipath.control.add_route(WIDE, multipath=[{"gateway": multipath.hop_a.ip}, {"gateway": multipath.hop_b.ip}])
     dst, sport = "198.19.8.8", 43007
@@ -114,3 +121,13 @@ def test_packets_of_one_flow_take_one_equal_cost_path(multipath):
     counts = hops_reached(multipath, multipath.tester.ip, dst, sport, since, expected=FLOW_PACKETS, timeout=2.0)
     assert counts["A"] + counts["B"] == FLOW_PACKETS, f"all {FLOW_PACKETS} datagrams must be forwarded; hops saw {counts}"
     assert 0 in counts.values(), f"RFC 2991: one flow should stay on one path; it was split {counts}"
+    flows = [(f"198.19.9.{i + 1}", 43100 + i) for i in range(CONTROL_FLOWS)]
+    since = time.time_ns()
+    for flow_dst, flow_sport in flows:
+        _send(multipath, flow_dst, flow_sport, payload=b"other-flow")
+    spread = flows_reached(multipath, multipath.tester.ip, flows, since)
+    if sum(spread.values()) != CONTROL_FLOWS or 0 in spread.values():
+        raise Inconclusive(
+            f"datagrams of {CONTROL_FLOWS} different flows over the same two-next-hop route reached the hops as {spread}, "
+            "so the SUT is not shown to spread flows at all and one flow staying on one path proves nothing"
+        )

@@ -7,6 +7,7 @@ from scapy.layers.l2 import Ether
 from cases.routing.frames import udp_frame, udp_like
 from conformance.catalog import MUST, SHOULD, case
 from conformance.match import Matcher, like
+from conformance.verdict import Inconclusive
 
 REMOTE_NET, REMOTE_DST = "198.19.0.0/16", "198.19.7.7"
 
@@ -153,6 +154,10 @@ def test_host_ignores_redirect_not_from_current_gateway(lan):
     destination.
 
     The SUT knows 198.18.0.253 as a neighbour; the Redirect claims to come from 198.18.0.9.
+
+    Control: the same Redirect from the real gateway 198.18.0.254, sent next, must be followed
+    (the datagram after it goes to 198.18.0.253); a SUT that ignores every Redirect is not shown
+    to tell one source from another, and the case is INCONCLUSIVE.
     """
     _resolve_new_gateway(lan)
     sock, first = _udp_out_via_gateway(lan, 7103)
@@ -164,6 +169,15 @@ def test_host_ignores_redirect_not_from_current_gateway(lan):
         f"RFC 1122 3.2.2.2: a Redirect not sent by the current gateway must be ignored, so the datagram "
         f"must still go to {lan.gateway.mac}; it went to {after[Ether].dst}"
     )
+    lan.tester.send(_redirect_frame(lan, lan.gateway.ip, lan.gateway.mac, NEW_GW, after))
+    lan.tester.sync()
+    sock.send(b"after-redirect-from-gateway")
+    control = lan.tester.expect(like(IP(dst=OLD_GW_DST) / UDP(dport=7103)))
+    if control[Ether].dst != NEW_GW_MAC:
+        raise Inconclusive(
+            f"the SUT did not follow the same Redirect from its gateway {lan.gateway.ip} either (the datagram still went "
+            f"to {control[Ether].dst}), so ignoring the one from 198.18.0.9 is not shown to be about its source"
+        )
 
 
 @case("RT-REDIRECT-OFFLINK-GATEWAY", rfc=1122, section="3.2.2.2", level=SHOULD, layer=3, needs=("sockets",))

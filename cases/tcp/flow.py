@@ -17,6 +17,7 @@ from typing import Any
 from scapy.layers.inet import IP, TCP
 from scapy.packet import Packet
 
+from cases.tcp.frames import accepted, precondition
 from conformance.app import SutSocket
 from conformance.match import Matcher, Predicate, like
 from conformance.tcp import TcpPeer, payload, seq_add
@@ -191,7 +192,8 @@ def establish(lan: Any, *, mss: int | None = 1460, wscale: int | None = None, sa
               ack_window: int | None = None) -> Flow:
     """Handshake from the tester to a listener on the SUT with exactly the given SYN options;
     returns the flow with the SUT's accepted socket. The SYN offers `window`; the handshake's
-    ACK offers `ack_window` (default: the same value, in the tester's scaled units)."""
+    ACK offers `ack_window` (default: the same value, in the tester's scaled units). The
+    handshake is a precondition: if it does not complete, the case is INCONCLUSIVE."""
     if listener is None:
         listener = lan.app.listen(port)
     peer = TcpPeer(lan.tester, dst_ip=lan.sut.ip, dst_mac=lan.sut.mac, dport=port, sport=sport, isn=isn)
@@ -204,8 +206,9 @@ def establish(lan: Any, *, mss: int | None = 1460, wscale: int | None = None, sa
         syn_opts.append(("Timestamp", (999, 0)))
     if wscale is not None:
         syn_opts += [("NOP", None), ("WScale", wscale)]
-    synack = lan.tester.exchange(peer.segment("S", options=syn_opts, window=window),
-                                 expect=peer.from_sut("SA", ack=seq_add(isn, 1)))
+    with precondition("the SUT answers a SYN to its listener with a SYN-ACK"):
+        synack = lan.tester.exchange(peer.segment("S", options=syn_opts, window=window),
+                                     expect=peer.from_sut("SA", ack=seq_add(isn, 1)))
     peer.irs = synack[TCP].seq
     peer.rcv_nxt = seq_add(peer.irs, 1)
     peer.snd_nxt = seq_add(isn, 1)
@@ -214,7 +217,7 @@ def establish(lan: Any, *, mss: int | None = 1460, wscale: int | None = None, sa
     flow.note_ts(synack)
     peer.window = window if ack_window is None else ack_window
     flow.send(flags="A")
-    flow.sock = listener.accept(timeout=1.0)
+    flow.sock = accepted(listener)
     if nodelay:
         flow.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return flow
@@ -223,9 +226,12 @@ def establish(lan: Any, *, mss: int | None = 1460, wscale: int | None = None, sa
 def active_open(lan: Any, *, port: int = 9000, synack_options: list[Any] | None = None, window: int = 65535,
                 isn: int = 0x20000000, sut_port: int = 0, nodelay: bool = True) -> Flow:
     """An active open from the SUT's application to the tester, answered with a SYN-ACK that
-    carries exactly `synack_options`; returns the flow once the SUT acknowledged the SYN-ACK."""
+    carries exactly `synack_options`; returns the flow once the SUT acknowledged the SYN-ACK.
+    The active open is a precondition: a SUT that sends no SYN, or does not acknowledge the
+    SYN-ACK, makes the case INCONCLUSIVE."""
     sock = lan.app.connect(lan.tester.ip, port, src_port=sut_port)
-    syn = lan.tester.expect(sut_syn(lan, port))
+    with precondition("the SUT's application opens a connection and the SUT sends its SYN"):
+        syn = lan.tester.expect(sut_syn(lan, port))
     peer = TcpPeer(lan.tester, dst_ip=lan.sut.ip, dst_mac=lan.sut.mac, dport=syn[TCP].sport, sport=port, isn=isn)
     peer.irs = syn[TCP].seq
     peer.rcv_nxt = seq_add(peer.irs, 1)
@@ -234,7 +240,8 @@ def active_open(lan: Any, *, port: int = 9000, synack_options: list[Any] | None 
     lan.tester.send(synack)
     peer.snd_nxt = seq_add(isn, 1)
     flow = Flow(peer, sock, syn, None, False, None, False, sent_options=synack_options or [])
-    flow.expect(flow.from_sut("A", ack=peer.snd_nxt))
+    with precondition("the SUT acknowledges the tester's SYN-ACK"):
+        flow.expect(flow.from_sut("A", ack=peer.snd_nxt))
     if nodelay:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return flow

@@ -6,11 +6,21 @@ section 3.2's "the sender MUST echo a recently received TSval", and 5.3 gives R1
 processing PAWS requires on every incoming segment of a synchronized connection.
 """
 
-from cases.tcp.flow import establish, forbid, option
+from cases.tcp.flow import Flow, establish, forbid, option
+from cases.tcp.frames import TIMESTAMPS, declined
 from conformance.catalog import MUST, SHOULD, case
 
 
-@case("TCP-PAWS-OLD-TSVAL-DROPPED", rfc=7323, section="5.3", level=MUST, layer=4, needs=("sockets",))
+def timestamped(lan) -> Flow:
+    """A connection whose handshake offered timestamps; a SUT that did not agree to them does not
+    use the option these cases judge (NOT-IMPLEMENTED)."""
+    flow = establish(lan, timestamps=True)
+    if not flow.timestamps:
+        declined(TIMESTAMPS, "its SYN-ACK did not answer the Timestamps offer")
+    return flow
+
+
+@case("TCP-PAWS-OLD-TSVAL-DROPPED", rfc=7323, section="5.3", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_segment_with_an_older_tsval_is_acknowledged_and_dropped(lan):
     """A segment whose TSval is older than TS.Recent is not acceptable (PAWS): the receiver sends
     an acknowledgment and drops it.
@@ -19,9 +29,7 @@ def test_segment_with_an_older_tsval_is_acknowledged_and_dropped(lan):
     answer with an ACK that does not cover the second block, and its application must read only
     the first block.
     """
-    flow = establish(lan, timestamps=True)
-    if not flow.timestamps:
-        raise AssertionError("the SUT did not return a TSopt in its SYN-ACK, so PAWS cannot be exercised")
+    flow = timestamped(lan)
     flow.send(b"A" * 100, tsval=50000)
     flow.expect_ack(flow.peer.snd_nxt)
     before = flow.peer.snd_nxt
@@ -37,12 +45,10 @@ def test_segment_with_an_older_tsval_is_acknowledged_and_dropped(lan):
     )
 
 
-@case("TCP-TS-ECHO-TSVAL", rfc=7323, section="4.3", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-TS-ECHO-TSVAL", rfc=7323, section="4.3", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_ack_echoes_the_tsval_of_the_segment_it_acknowledges(lan):
     """The TSecr of the SUT's ACK is TS.Recent: the TSval of the in-order segment it acknowledges."""
-    flow = establish(lan, timestamps=True)
-    if not flow.timestamps:
-        raise AssertionError("the SUT did not return a TSopt in its SYN-ACK although the SYN offered one")
+    flow = timestamped(lan)
     flow.send(b"x" * 100, tsval=777777)
     ack = flow.expect_ack(flow.peer.snd_nxt)
     ts = option(ack, "Timestamp")
@@ -50,7 +56,7 @@ def test_ack_echoes_the_tsval_of_the_segment_it_acknowledges(lan):
     assert ts[1] == 777777, f"the ACK's TSecr must echo TS.Recent 777777 (the segment's TSval); it was {ts[1]}"
 
 
-@case("TCP-TS-RECENT-NOT-FROM-OUT-OF-ORDER", rfc=7323, section="4.3", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-TS-RECENT-NOT-FROM-OUT-OF-ORDER", rfc=7323, section="4.3", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_out_of_order_segment_does_not_update_ts_recent(lan):
     """TS.Recent is updated only from a segment that covers Last.ACK.sent, so an out-of-order
     segment's TSval is not echoed: the duplicate ACK echoes the last in-order TSval.
@@ -58,9 +64,7 @@ def test_out_of_order_segment_does_not_update_ts_recent(lan):
     In-order data carries TSval 7000; then a segment beyond a gap carries TSval 9000. The
     duplicate ACK must echo 7000.
     """
-    flow = establish(lan, timestamps=True)
-    if not flow.timestamps:
-        raise AssertionError("the SUT did not return a TSopt in its SYN-ACK although the SYN offered one")
+    flow = timestamped(lan)
     flow.send(b"a" * 100, tsval=7000)
     flow.expect_ack(flow.peer.snd_nxt)
     flow.send(b"c" * 100, seq=flow.offset(100), tsval=9000)
@@ -73,15 +77,13 @@ def test_out_of_order_segment_does_not_update_ts_recent(lan):
     )
 
 
-@case("TCP-TS-IN-EVERY-SEGMENT", rfc=7323, section="3.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-TS-IN-EVERY-SEGMENT", rfc=7323, section="3.2", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_sut_sends_a_tsopt_in_every_non_rst_segment(lan):
     """Once timestamps are negotiated, the SUT sends a TSopt in every segment other than RST.
 
     The exchange covers data from the SUT, pure ACKs, duplicate ACKs and the SUT's FIN.
     """
-    flow = establish(lan, timestamps=True)
-    if not flow.timestamps:
-        raise AssertionError("the SUT did not return a TSopt in its SYN-ACK although the SYN offered one")
+    flow = timestamped(lan)
     flow.send(b"a" * 100)
     flow.expect_ack(flow.peer.snd_nxt)
     flow.send(b"c" * 100, seq=flow.offset(100))
@@ -96,7 +98,7 @@ def test_sut_sends_a_tsopt_in_every_non_rst_segment(lan):
     assert not missing, f"every non-RST segment must carry a TSopt once negotiated; these did not: {missing}"
 
 
-@case("TCP-TS-MISSING-DROPPED", rfc=7323, section="3.2", level=SHOULD, layer=4, needs=("sockets",))
+@case("TCP-TS-MISSING-DROPPED", rfc=7323, section="3.2", level=SHOULD, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_segment_without_tsopt_is_dropped_once_negotiated(lan):
     """Once timestamps are negotiated, a non-RST segment that arrives without a TSopt is silently
     dropped.
@@ -104,9 +106,7 @@ def test_segment_without_tsopt_is_dropped_once_negotiated(lan):
     The tester sends a data segment without options: its data must not reach the application,
     and the SUT must not acknowledge it.
     """
-    flow = establish(lan, timestamps=True)
-    if not flow.timestamps:
-        raise AssertionError("the SUT did not return a TSopt in its SYN-ACK although the SYN offered one")
+    flow = timestamped(lan)
     flow.send(b"n" * 100, options=[], advance=False)
     forbid(lan.tester, flow.from_sut(ack=flow.offset(100)),
            "RFC 7323 3.2: a non-RST segment without TSopt should be silently dropped, so its data is never acknowledged")

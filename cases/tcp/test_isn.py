@@ -7,6 +7,7 @@ from itertools import pairwise
 from scapy.layers.inet import TCP
 
 from cases.tcp.flow import LISTEN_PORT, arrival_ns
+from cases.tcp.frames import synack_for
 from conformance.catalog import MUST, SHOULD, case
 from conformance.tcp import TcpPeer
 
@@ -17,7 +18,7 @@ def synack_isn(lan, sport: int):
     """Open a connection from `sport` to the SUT's listener, reset it, and return the SYN-ACK's
     ISN and when the SYN-ACK arrived (ns)."""
     peer = TcpPeer(lan.tester, dst_ip=lan.sut.ip, dst_mac=lan.sut.mac, dport=LISTEN_PORT, sport=sport, isn=1000)
-    synack = lan.tester.exchange(peer.segment("S", options=[("MSS", 1460)]), expect=peer.from_sut("SA", ack=1001))
+    synack = synack_for(lan, peer, peer.segment("S", options=[("MSS", 1460)]), expect=peer.from_sut("SA", ack=1001))
     lan.tester.send(peer.segment("R", seq=1001, ack=0))  # no half-open connection left behind
     return synack[TCP].seq, arrival_ns(lan.tester, synack)
 

@@ -1,10 +1,18 @@
 """Options of the handshake (RFC 9293 3.7.1, RFC 6691, RFC 7323, RFC 2018): MSS, window scale,
 SACK-permitted and timestamps, each sent only where the RFC allows and used as negotiated."""
 
-import pytest
 from scapy.layers.inet import TCP
 
-from cases.tcp.frames import SERVICE_PORT, active_open, established, peer
+from cases.tcp.frames import (
+    SERVICE_PORT,
+    TIMESTAMPS,
+    WINDOW_SCALE,
+    active_open,
+    declined,
+    established,
+    peer,
+    synack_for,
+)
 from conformance.catalog import MAY, MUST, SHOULD, case
 from conformance.tcp import seq_add, tcp_options
 
@@ -13,9 +21,10 @@ TSVAL = 0x11223344
 
 
 def _synack(lan, options):
+    """The SUT's SYN-ACK to a SYN with `options` (precondition: it comes)."""
     lan.app.listen(SERVICE_PORT)
     tcp = peer(lan)
-    return lan.tester.exchange(tcp.segment("S", options=options), expect=tcp.from_sut("SA"))
+    return synack_for(lan, tcp, tcp.segment("S", options=options))
 
 
 # --- MSS -------------------------------------------------------------------------------------
@@ -66,42 +75,40 @@ def test_no_window_scale_in_syn_ack_unless_offered(lan):
 @case("TCP-OPT-WS-ANSWERED", rfc=7323, section="2.2", level=MAY, layer=4, needs=("sockets",))
 def test_window_scale_offer_is_answered(lan):
     """A Window Scale option in the SYN may be answered by one in the SYN-ACK, with a shift count of at most 14, and then scaling is in use both ways."""
-    lan.app.listen(SERVICE_PORT)
-    tcp = peer(lan)
-    synack = lan.tester.exchange(tcp.segment("S", options=[("MSS", 1460), ("WScale", 5)]), expect=tcp.from_sut("SA"))
+    synack = _synack(lan, [("MSS", 1460), ("WScale", 5)])
     shift = tcp_options(synack).get("WScale")
     assert shift is not None, f"the SUT did not answer the Window Scale offer; options {synack[TCP].options}"
     assert shift <= 14, f"the shift count sent must not exceed 14; came {shift}"
 
 
-@case("TCP-OPT-WS-CLAMP-14", rfc=7323, section="2.3", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-OPT-WS-CLAMP-14", rfc=7323, section="2.3", level=MUST, layer=4, needs=("sockets",), optional=WINDOW_SCALE)
 def test_window_scale_above_14_is_used_as_14(lan):
     """A received Window Scale shift count above 14 is used as 14."""
     _tcp, sock, synack = established(lan, options=[("MSS", 1460), ("WScale", 15)])
     if "WScale" not in tcp_options(synack):
-        pytest.skip("the SUT does not use window scaling (it did not answer the offer)")
+        declined(WINDOW_SCALE, "its SYN-ACK did not answer the Window Scale offer")
     info = sock.tcp_info()
     assert info.snd_wscale == 14, f"a shift count of 15 must be used as 14; the SUT's send scale is {info.snd_wscale}"
 
 
-@case("TCP-OPT-WS-NON-SYN-IGNORED", rfc=7323, section="2.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-OPT-WS-NON-SYN-IGNORED", rfc=7323, section="2.2", level=MUST, layer=4, needs=("sockets",), optional=WINDOW_SCALE)
 def test_window_scale_outside_syn_is_ignored(lan):
     """A Window Scale option in a segment without SYN is ignored: the scale agreed in the handshake stays."""
     tcp, sock, synack = established(lan, options=[("MSS", 1460), ("WScale", 2)])
     if "WScale" not in tcp_options(synack):
-        pytest.skip("the SUT does not use window scaling (it did not answer the offer)")
+        declined(WINDOW_SCALE, "its SYN-ACK did not answer the Window Scale offer")
     tcp.send_data(b"scale stays", options=[("WScale", 9), ("NOP", None)])
     tcp.expect_ack()
     info = sock.tcp_info()
     assert info.snd_wscale == 2, f"the send window scale must stay at the negotiated 2; it became {info.snd_wscale}"
 
 
-@case("TCP-OPT-WS-NOT-RETURNED", rfc=7323, section="2.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-OPT-WS-NOT-RETURNED", rfc=7323, section="2.2", level=MUST, layer=4, needs=("sockets",), optional=WINDOW_SCALE)
 def test_active_open_without_window_scale_answer_uses_no_scaling(lan):
     """When the SUT offered Window Scale in its SYN and the SYN-ACK carries none, both scale factors are zero."""
     tcp, sock, syn = active_open(lan)
     if "WScale" not in tcp_options(syn):
-        pytest.skip("the SUT's SYN offered no window scaling")
+        declined(WINDOW_SCALE, "its own SYN offered no Window Scale option")
     lan.tester.send(tcp.segment("SA", seq=tcp.isn, ack=seq_add(syn[TCP].seq, 1), options=[("MSS", 1460)]))
     tcp.snd_nxt = seq_add(tcp.isn, 1)
     tcp.expect_ack()
@@ -138,13 +145,13 @@ def test_no_timestamps_in_syn_ack_unless_offered(lan):
     )
 
 
-@case("TCP-OPT-TS-SYN-ACK-ECHO", rfc=7323, section="3.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-OPT-TS-SYN-ACK-ECHO", rfc=7323, section="3.2", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_syn_ack_echoes_syn_timestamp(lan):
     """A SYN-ACK with a Timestamps option echoes the SYN's TSval in its TSecr."""
     synack = _synack(lan, [("MSS", 1460), ("Timestamp", (TSVAL, 0))])
     ts = tcp_options(synack).get("Timestamp")
     if ts is None:
-        pytest.skip("the SUT does not use timestamps (it did not answer the offer)")
+        declined(TIMESTAMPS, "its SYN-ACK did not answer the Timestamps offer")
     assert ts[1] == TSVAL, f"TSecr of the SYN-ACK must echo the SYN's TSval {TSVAL:#x}; came {ts[1]:#x}"
 
 
@@ -159,13 +166,13 @@ def test_timestamps_on_connection_without_them_are_ignored(lan):
     assert got == b"stray timestamp", f"the segment must be processed normally and its data delivered; the application read {got!r}"
 
 
-@case("TCP-OPT-TS-SYN-TSECR-ZERO", rfc=7323, section="3.2", level=SHOULD, layer=4, needs=("sockets",))
+@case("TCP-OPT-TS-SYN-TSECR-ZERO", rfc=7323, section="3.2", level=SHOULD, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_active_open_syn_has_zero_tsecr(lan):
     """The SUT's SYN, which has no ACK bit, carries TSecr zero in its Timestamps option."""
     _tcp, _sock, syn = active_open(lan)
     ts = tcp_options(syn).get("Timestamp")
     if ts is None:
-        pytest.skip("the SUT's SYN carries no Timestamps option")
+        declined(TIMESTAMPS, "its own SYN carries no Timestamps option")
     assert ts[1] == 0, f"without the ACK bit the TSecr field should be zero; the SUT's SYN carries {ts[1]:#x}"
 
 

@@ -11,28 +11,37 @@ import socket
 import pytest
 
 from cases.tcp.flow import establish, sut_fin, table_entry, table_state
+from cases.tcp.frames import precondition
 from conformance.catalog import MAY, MUST, case
 from conformance.tcp import TcpPeer, seq_add
+from conformance.verdict import Inconclusive
 from conformance.wire import UnwantedFrame
 
-MSL_S = 120  # RFC 9293 3.4.2: the Maximum Segment Lifetime is taken to be 2 minutes
+TIMER_SLACK_S = 2.0  # the time between the SUT entering TIME-WAIT and the case reading its timer
 
 
-def time_wait(lan):
+def time_wait(lan, judged: bool = False):
     """A flow the SUT closed actively and that is now in TIME-WAIT on the SUT; returns it and the
-    SUT's SND.NXT (the largest sequence number it used, plus one)."""
+    SUT's SND.NXT (the largest sequence number it used, plus one).
+
+    The close is a precondition of every TIME-WAIT case; reaching TIME-WAIT is one too, except
+    for the case that judges it (`judged`): a SUT elsewhere is then a FAIL, not INCONCLUSIVE."""
     flow = establish(lan)
-    flow.send(b"t" * 100)
-    flow.expect_ack(flow.peer.snd_nxt)
-    flow.app_read(100)
-    flow.sock.shutdown(socket.SHUT_WR)
-    sut_fin(flow)
-    flow.send(flags="FA")
-    flow.expect_ack(flow.peer.snd_nxt)
+    with precondition("the SUT's application closes actively and the FIN exchange completes"):
+        flow.send(b"t" * 100)
+        flow.expect_ack(flow.peer.snd_nxt)
+        flow.app_read(100)
+        flow.sock.shutdown(socket.SHUT_WR)
+        sut_fin(flow)
+        flow.send(flags="FA")
+        flow.expect_ack(flow.peer.snd_nxt)
     flow.peer.sync()
     state = table_state(lan, flow)
     if state != "TIME-WAIT":
-        raise AssertionError(f"after an active close and the peer's FIN the SUT must be in TIME-WAIT; it is {state}")
+        message = f"after an active close and the peer's FIN the SUT must be in TIME-WAIT; it is {state}"
+        if judged:
+            raise AssertionError(message)
+        raise Inconclusive(f"precondition not met: {message}")
     return flow, flow.peer.rcv_nxt
 
 
@@ -46,15 +55,22 @@ def new_syn(lan, flow, seq: int):
 @case("TCP-TIMEWAIT-LASTS-2MSL", rfc=1122, section="4.2.2.13", level=MUST, layer=4,
       needs=("sockets", "counters"), also=(9293,))
 def test_time_wait_lasts_two_msl(lan):
-    """A connection closed actively lingers in TIME-WAIT for 2 x MSL, with MSL = 2 minutes: 240 s.
+    """A connection closed actively lingers in TIME-WAIT for 2 x MSL, the MSL being the one the SUT declares.
 
-    The SUT's TCP table shows the time left on the TIME-WAIT timer right after it started; it
-    must be at least 235 s (5 s allowed for the time the case took).
+    RFC 1122 4.2.2.13: "When a connection is closed actively, it MUST linger in TIME-WAIT state
+    for a time 2xMSL (Maximum Segment Lifetime)". RFC 9293 3.4.2 takes the MSL to be 2 minutes
+    and calls that "an engineering choice", so the suite does not fix it: the SUT declares its
+    MSL (SutControl.msl_s; the local Linux kernel's is 30 s, its TIME-WAIT being a fixed
+    TCP_TIMEWAIT_LEN of 60 s). The SUT's TCP table shows the time left on the TIME-WAIT timer
+    right after it started; it must be at least 2 x MSL less 2 s for the time the case took.
     """
-    flow, _ = time_wait(lan)
+    flow, _ = time_wait(lan, judged=True)
     entry = table_entry(lan, flow)
-    assert entry.timer_left_s >= 2 * MSL_S - 5, (
-        f"TIME-WAIT must last 2 MSL = {2 * MSL_S} s; the SUT's TIME-WAIT timer was set to {entry.timer_left_s:.1f} s"
+    msl = lan.control.msl_s
+    lan.control.preconditions.append(f"the SUT declares an MSL of {msl:g} s (TIME-WAIT judged against 2 x MSL = {2 * msl:g} s)")
+    assert entry.timer_left_s >= 2 * msl - TIMER_SLACK_S, (
+        f"TIME-WAIT must last 2 MSL = {2 * msl:g} s (the SUT's declared MSL is {msl:g} s); the SUT's TIME-WAIT timer "
+        f"was set to {entry.timer_left_s:.1f} s"
     )
 
 

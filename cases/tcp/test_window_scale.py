@@ -2,14 +2,13 @@
 
 from itertools import pairwise
 
-import pytest
-
 from cases.tcp.flow import active_open, data_past, establish, forbid, option, seq_add, seq_diff
+from cases.tcp.frames import WINDOW_SCALE, declined
 from conformance.catalog import MUST, SHOULD, case
 from conformance.tcp import payload
 
 
-@case("TCP-WSCALE-PEER-WINDOW-SHIFTED", rfc=7323, section="2.3", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-WSCALE-PEER-WINDOW-SHIFTED", rfc=7323, section="2.3", level=MUST, layer=4, needs=("sockets",), optional=WINDOW_SCALE)
 def test_sut_shifts_the_peers_window_field(lan):
     """Once window scaling is agreed, the SUT reads the peer's window field shifted left by the
     peer's scale: its send window is field << shift, no more and no less.
@@ -20,7 +19,7 @@ def test_sut_shifts_the_peers_window_field(lan):
     """
     flow = establish(lan, wscale=8, window=65535, ack_window=4)
     if option(flow.synack, "WScale") is None:
-        pytest.skip("not applicable: the SUT did not agree to window scaling in its SYN-ACK")
+        declined(WINDOW_SCALE, "its SYN-ACK did not answer the Window Scale offer")
     start = flow.peer.rcv_nxt
     flow.sock.send(bytes(5000))
     first = flow.take(flow.from_sut(seq=start))
@@ -32,7 +31,7 @@ def test_sut_shifts_the_peers_window_field(lan):
            "window field 4 with shift 8 offers 1024 octets; the SUT must not send past them")
 
 
-@case("TCP-WSCALE-SYN-WINDOW-UNSCALED", rfc=7323, section="2.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-WSCALE-SYN-WINDOW-UNSCALED", rfc=7323, section="2.2", level=MUST, layer=4, needs=("sockets",), optional=WINDOW_SCALE)
 def test_window_of_a_syn_ack_is_not_scaled(lan):
     """The window field of a SYN-ACK is never scaled, even when it carries a Window Scale option.
 
@@ -41,7 +40,7 @@ def test_window_of_a_syn_ack_is_not_scaled(lan):
     """
     flow = active_open(lan, window=600, synack_options=[("MSS", 1460), ("NOP", None), ("WScale", 7)])
     if option(flow.synack, "WScale") is None:
-        pytest.skip("not applicable: the SUT's SYN offered no window scaling")
+        declined(WINDOW_SCALE, "its own SYN offered no Window Scale option")
     start = flow.peer.rcv_nxt
     flow.sock.send(bytes(5000))
     flow.take(flow.from_sut(seq=start))
@@ -49,7 +48,7 @@ def test_window_of_a_syn_ack_is_not_scaled(lan):
            "RFC 7323 2.2: the SYN-ACK's window (600) is not scaled, so the SUT must not send past 600 octets")
 
 
-@case("TCP-WSCALE-OWN-WINDOW-SHIFTED", rfc=7323, section="2.3", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-WSCALE-OWN-WINDOW-SHIFTED", rfc=7323, section="2.3", level=MUST, layer=4, needs=("sockets",), optional=WINDOW_SCALE)
 def test_sut_accepts_data_up_to_its_scaled_window(lan):
     """The SUT's window field means field << its announced shift: data up to that right edge is
     accepted.
@@ -61,7 +60,7 @@ def test_sut_accepts_data_up_to_its_scaled_window(lan):
     flow = establish(lan, wscale=0)
     shift = option(flow.synack, "WScale")
     if not shift:
-        pytest.skip("not applicable: the SUT announced no window scaling (or shift 0)")
+        declined(WINDOW_SCALE, "its SYN-ACK announced no Window Scale option")
     flow.send(b"w" * 100)
     ack = flow.expect_ack(flow.peer.snd_nxt)
     window = ack["TCP"].window << shift

@@ -157,12 +157,13 @@ def test_ttl_one_from_tunnel_yields_time_exceeded_into_tunnel(tuntap):
     """A datagram written into the TUN device that would have to be forwarded with TTL 1 is
     discarded and answered, back through the tunnel, with Time Exceeded code 0.
 
-    Precondition: net.ipv4.ip_forward=1.
+    Precondition: net.ipv4.ip_forward=1. That the datagram is not forwarded is concluded by a
+    valid datagram forwarded from the tunnel to the tester after it.
 
     The TUN device is Linux's interface, not an RFC's:
     this case checks RFC 1812 5.2.7.3 on the path through it.
     """
-    tuntap.control.set_sysctl("net.ipv4.ip_forward", 1)
+    tuntap.enable_forwarding()
     tuntap.tun.send(IP(src=VPN_HOST, dst=tuntap.tester.ip, ttl=1) / UDP(sport=47303, dport=7206))
     err = tuntap.tun.expect(like(IP(dst=VPN_HOST) / ICMP(type=11) / IPerror(dst=tuntap.tester.ip)))
     assert err[ICMP].code == 0, f"RFC 1812 5.2.7.3: the code must be 0 (in transit), not {err[ICMP].code}"
@@ -174,13 +175,20 @@ def test_host_does_not_forward_from_tunnel_to_link(tuntap):
     """A host with forwarding off does not forward a datagram that arrives through the TUN
     device to a host on its Ethernet link.
 
-    Precondition: net.ipv4.ip_forward=0.
+    Precondition: net.ipv4.ip_forward=0. Before it, with forwarding on, a datagram crosses from
+    the tunnel to the tester (the path is open, the tester's address resolved); after the SUT
+    has handled the datagram under test (the TUN's echo fence is answered), forwarding is turned
+    back on for one more such datagram alone: had the host forwarded the first, it would have
+    come before.
 
     The TUN device is Linux's interface, not an RFC's:
     this case checks RFC 1122 3.1 on the path through it.
     """
+    tuntap.enable_forwarding()
     tuntap.control.set_sysctl("net.ipv4.ip_forward", 0)
     tuntap.tun.send(IP(src=VPN_HOST, dst=tuntap.tester.ip) / UDP(sport=47304, dport=7207))
+    tuntap.tun.handled()
+    tuntap.control.set_sysctl("net.ipv4.ip_forward", 1)  # only for the control that ends the check
     tuntap.tester.expect_none(like(IP(src=VPN_HOST) / UDP(sport=47304)))
 
 

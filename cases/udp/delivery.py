@@ -1,9 +1,9 @@
 """What the SUT's application received: positive reads with a bound, negative ones with a fence.
 
 A negative check ("nothing was delivered") never waits a fixed time. After the stimulus, a
-valid marker datagram is sent to the same socket; the SUT handles frames in the order they
-arrive, so once the marker is readable the stimulus has been dealt with, and whatever the
-socket holds before the marker is what the stimulus delivered. A check that the SUT sends no
+valid marker datagram is sent to the same socket (conformance.delivery): once the marker is
+readable the stimulus has been dealt with, and whatever the socket holds before the marker is
+what the stimulus delivered; a marker that never comes is INCONCLUSIVE. A check that the SUT sends no
 ICMP error first shows that it does send one where it should, or its silence proves nothing.
 """
 
@@ -12,8 +12,9 @@ from __future__ import annotations
 import itertools
 
 from cases.udp.frames import CLOSED_PORT, SUT_PORT, icmp_from_sut, to_sut
+from conformance.delivery import held_before_control
 from conformance.verdict import Inconclusive
-from conformance.wire import FENCE_TIMEOUT, NoMatch
+from conformance.wire import NoMatch
 
 _markers = itertools.count(1)
 
@@ -28,27 +29,11 @@ def receive(sock, what: str, timeout: float = 1.0) -> bytes:
 
 def held_before_fence(lan, sock, *, dport: int = SUT_PORT, ip_dst: str | None = None) -> list[bytes]:
     """The datagrams `sock` received from the stimulus just sent, concluded by a marker
-    datagram to the same socket (not by a wait). Anything readable right behind the marker
-    is counted too, so a stimulus handled late cannot hide."""
+    datagram to the same socket (not by a wait): see conformance.delivery."""
     marker = b"udp-fence-%d" % next(_markers)
-    lan.tester.send(to_sut(lan, marker, dport=dport, ip_dst=ip_dst), note="fence datagram")
-    held: list[bytes] = []
-    while True:
-        try:
-            data = sock.recv(timeout=FENCE_TIMEOUT)
-        except TimeoutError:
-            raise Inconclusive(
-                f"the fence datagram to port {dport} was not delivered within {FENCE_TIMEOUT} s, "
-                "so what the stimulus delivered cannot be concluded"
-            ) from None
-        if data == marker:
-            break
-        held.append(data)
-    while True:
-        try:
-            held.append(sock.recv(timeout=0))
-        except TimeoutError:
-            return held
+    control = to_sut(lan, marker, dport=dport, ip_dst=ip_dst)
+    return held_before_control(lan.tester, sock, control, marker,
+                               socket_name=f"UDP port {dport} at {ip_dst or lan.sut.ip} on the SUT")
 
 
 def counter_changes(before: dict[str, int], after: dict[str, int], prefix: str = "Udp.") -> dict[str, int]:

@@ -89,6 +89,7 @@ def test_the_testers_kernel_never_answers_what_the_sut_sends():
 
     from scapy.layers.inet import TCP, UDP
 
+    from conformance.agent import InProcessChannel
     from conformance.app import SutApps
     from conformance.fixtures.lan import SUT_IP, SUT_MAC, TESTER_IP, TESTER_MAC, lan_topology
     from conformance.sut import NetnsSut
@@ -102,7 +103,7 @@ def test_the_testers_kernel_never_answers_what_the_sut_sends():
             monitor = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
         monitor.bind(("tst0", 0x0003))
         monitor.setblocking(False)
-        apps = SutApps(net.ns["sut"], SUT_IP)
+        apps = SutApps(InProcessChannel(net.ns["sut"]), SUT_IP)
         apps.listen(7)
         to_sut = Ether(src=TESTER_MAC, dst=SUT_MAC) / IP(src=TESTER_IP, dst=SUT_IP)
         port.exchange(to_sut / TCP(sport=40000, dport=7, flags="S", seq=1), expect=like(TCP(flags="SA")))

@@ -16,6 +16,6 @@ from conformance.match import like
 @case("ARP-DATA-KILLED", rfc=826, section="Packet Reception", level=MUST, layer=2)
 def test_started_process_then_blocks(lan):
     """Holds a child process in the SUT namespace while the run is killed."""
-    child = runs.spawn(lan.control.ns, ["sleep", "600"])
+    child = runs.spawn(lan.control.channel.ns, ["sleep", "600"])
     Path(os.environ["KILLED_RUN_PIDFILE"]).write_text(str(child.pid))
     lan.tester.expect(like(ARP(op=99)), timeout=600)
