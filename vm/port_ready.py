@@ -1,8 +1,8 @@
 """Inside the VM: wait until the agent's virtio-serial port can be used, then exit 0.
 
-    python3 -S port_ready.py org.conformance.agent
+    python3 -S port_ready.py [--link-only] org.conformance.agent
 
-Two things must hold before the agent starts:
+Two things must hold before the agent starts (--link-only: the first alone):
 1. The port exists and /dev/virtio-ports/<name> points at it (udev's job on a full system; here
    the name is read from sysfs). The port appears a moment after virtio_console is loaded:
    wait for the kernel's uevent rather than sleeping.
@@ -73,6 +73,10 @@ def wait_for_host(device: str) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit("usage: python3 port_ready.py PORT-NAME")
-    wait_for_host(wait_for_port(sys.argv[1]))
+    link_only = sys.argv[1:2] == ["--link-only"]
+    names = sys.argv[2:] if link_only else sys.argv[1:]
+    if len(names) != 1:
+        sys.exit("usage: python3 port_ready.py [--link-only] PORT-NAME")
+    device = wait_for_port(names[0])
+    if not link_only:
+        wait_for_host(device)
