@@ -3,14 +3,14 @@
 Run by scripts/vm-sut under /usr/bin/python3.11 -I -S (the interpreter the VM will run, so the
 module set and the bytecode match it):
 
-    python3.11 -I -S collect_python.py AGENT_PACKAGE_DIR STAGING_ROOT [SCRIPT...]
+    python3.11 -I -S collect_python.py AGENT_PACKAGE_DIR STAGING_ROOT
 
 Which stdlib modules: what `python3 -S -m conformance_agent` imports to start, plus everything
-the agent's source files (and the given scripts: the VM's own helpers) import, followed statically (modulefinder: imports inside functions
+the agent's source files import, followed statically (modulefinder: imports inside functions
 count too, so a verb that is rarely used does not fail in the VM for a missing module). Stdlib
 modules are shipped as bytecode only (unchecked-hash .pyc in place of the .py: about a third of
 the source's size, and nothing to compile at boot); the agent is shipped as source, so that its
-tracebacks on the console show the lines.
+tracebacks on the console show the lines, with its bytecode beside it.
 
 Prints a JSON object: {"modules": N, "extensions": [paths of the .so files staged]}, so the
 caller can add the shared libraries those need.
@@ -18,10 +18,12 @@ caller can add the shared libraries those need.
 
 from __future__ import annotations
 
+import compileall
 import importlib.util
 import json
 import modulefinder
 import os
+import py_compile
 import shutil
 import sys
 
@@ -43,7 +45,7 @@ EXCLUDES = ["pdb", "pydoc", "doctest", "unittest", "tkinter", "idlelib", "ensure
             "_bz2", "_lzma", "_hashlib", "_decimal"]
 
 
-def find_modules(agent_dir: str, scripts: list[str]) -> dict[str, str]:
+def find_modules(agent_dir: str) -> dict[str, str]:
     """Module name -> file, for every stdlib module the agent may import."""
     parent = os.path.dirname(os.path.abspath(agent_dir))
     finder = modulefinder.ModuleFinder(path=[parent, *sys.path], excludes=EXCLUDES)
@@ -53,8 +55,6 @@ def find_modules(agent_dir: str, scripts: list[str]) -> dict[str, str]:
         for file in sorted(files):
             if file.endswith(".py"):
                 finder.run_script(os.path.join(root, file))
-    for script in scripts:
-        finder.run_script(script)
     found = {}
     for name, module in finder.modules.items():
         path = module.__file__
@@ -76,8 +76,8 @@ def compile_sourceless(source: str, target: str) -> None:
         f.write(pyc)
 
 
-def stage(agent_dir: str, root: str, scripts: list[str]) -> dict[str, object]:
-    modules = find_modules(agent_dir, scripts)
+def stage(agent_dir: str, root: str) -> dict[str, object]:
+    modules = find_modules(agent_dir)
     extensions = []
     for path in sorted(set(modules.values())):
         target = root + path
@@ -90,10 +90,13 @@ def stage(agent_dir: str, root: str, scripts: list[str]) -> dict[str, object]:
     os.makedirs(root + DYNLOAD, exist_ok=True)  # getpath's landmark for exec_prefix
     agent_target = os.path.join(root, "opt", "conformance", os.path.basename(os.path.abspath(agent_dir)))
     shutil.copytree(agent_dir, agent_target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    # Its bytecode beside it, so the agent's first start in the VM compiles nothing.
+    compileall.compile_dir(agent_target, quiet=1, ddir=os.path.join("/opt/conformance", os.path.basename(agent_target)),
+                           invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
     return {"modules": len(modules), "extensions": extensions}
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
-        sys.exit("usage: python3.11 -I -S collect_python.py AGENT_PACKAGE_DIR STAGING_ROOT [SCRIPT...]")
-    print(json.dumps(stage(sys.argv[1], sys.argv[2], sys.argv[3:])))
+    if len(sys.argv) != 3:
+        sys.exit("usage: python3.11 -I -S collect_python.py AGENT_PACKAGE_DIR STAGING_ROOT")
+    print(json.dumps(stage(sys.argv[1], sys.argv[2])))

@@ -89,7 +89,7 @@ def make_taps(ns: Namespace, names: tuple[str, ...]) -> None:
             finally:
                 os.close(fd)
         with IPRoute() as ipr:
-            for name, mac in zip(names, TESTER_MACS):
+            for name, mac in zip(names, TESTER_MACS, strict=True):
                 ipr.link("set", index=ipr.link_lookup(ifname=name)[0], address=mac, state="up")
             ipr.link("set", index=ipr.link_lookup(ifname="lo")[0], state="up")
 
@@ -155,7 +155,7 @@ def vm(tmp_path_factory) -> Iterator[Vm]:
     ns = Namespace("vm-tester")
     make_taps(ns, TAPS)
     capture = Capture()
-    for tap, mac in zip(TAPS, TESTER_MACS):
+    for tap, mac in zip(TAPS, TESTER_MACS, strict=True):
         Port(tap, capture, ns=ns, ifname=tap, mac=mac)
     started = time.monotonic()
     machine = boot(tmp_path_factory.mktemp("vm"), ns, TAPS, capture)
@@ -203,7 +203,7 @@ def test_nics_are_eth0_eth1_in_tap_order_silent_up_without_addresses_and_reach_t
         assert agent.call("sysctl_get", key="net.ipv6.conf.all.disable_ipv6")["value"] == "1"
         assert agent.call("sysctl_get", key="net.ipv6.conf.eth0.disable_ipv6")["value"] == "1"
 
-        for index, (name, port) in enumerate(zip(("eth0", "eth1"), vm.capture.ports)):
+        for index, (name, port) in enumerate(zip(("eth0", "eth1"), vm.capture.ports, strict=True)):
             sut_ip, tester_ip = f"{SUBNETS[index]}.2", f"{SUBNETS[index]}.1"
             sut_mac = f"02:00:00:00:{index:02x}:01"
             agent.call("address_add", cidr=f"{sut_ip}/24", interface=name)
