@@ -15,6 +15,7 @@ import json
 import os
 import select
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -36,8 +37,23 @@ def timed(argv: list[str]) -> tuple[float, str]:
     return time.monotonic() - started, done.stdout
 
 
-def boot_once(cache: Path, taps: int, extra: list[str], workdir: Path) -> float:
-    """Seconds from spawning vm-sut to its `vm-sut: ready` line; the VM is stopped after."""
+def hello(path: str) -> float:
+    """Seconds from connecting to the agent's socket to its answer to hello."""
+    started = time.monotonic()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(30)
+        sock.connect(path)
+        sock.sendall(b'{"id":1,"verb":"hello","args":{}}\n')
+        answer = sock.makefile("rb").readline()
+    if not json.loads(answer).get("ok"):
+        sys.exit(f"the agent refused hello: {answer!r}")
+    return time.monotonic() - started
+
+
+def boot_once(cache: Path, taps: int, extra: list[str], workdir: Path) -> tuple[float, float]:
+    """Seconds from spawning vm-sut to its `vm-sut: ready` line, and from a new client's connect
+    to the agent's first answer once the previous client has gone (the agent inside has exited
+    and starts anew); the VM is stopped after."""
     ns = Namespace("vm-bench")
     try:
         names = [f"vmb{i}" for i in range(taps)]
@@ -55,11 +71,14 @@ def boot_once(cache: Path, taps: int, extra: list[str], workdir: Path) -> float:
         ready, _, _ = select.select([proc.stdout], [], [], 120)
         line = proc.stdout.readline() if ready else b""
         elapsed = time.monotonic() - started
+        if line != b"vm-sut: ready\n":
+            proc.kill()
+            sys.exit(f"vm-sut did not get ready ({line!r}): {proc.stderr.read().decode(errors='replace')}")
+        time.sleep(1.0)  # vm-sut has left the socket: let the agent inside see it and exit
+        reconnect = hello(str(workdir / "agent.sock"))
         proc.terminate()
         proc.wait(timeout=10)
-        if line != b"vm-sut: ready\n":
-            sys.exit(f"vm-sut did not get ready ({line!r}): {proc.stderr.read().decode(errors='replace')}")
-        return elapsed
+        return elapsed, reconnect
     finally:
         ns.close()
 
@@ -87,7 +106,9 @@ def main() -> int:
         cold, out = timed([str(VM_SUT), "--build-only", "--cache-dir", str(cache)])
         cached, _ = timed([str(VM_SUT), "--build-only", "--cache-dir", str(cache)])
         manifest = json.loads(out)
-        boots = [boot_once(cache, args.taps, extra, work) for _ in range(args.boots)]
+        measured = [boot_once(cache, args.taps, extra, work) for _ in range(args.boots)]
+        boots = [ready for ready, _ in measured]
+        reconnects = [again for _, again in measured]
         load_after = os.getloadavg()[0]
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -100,6 +121,9 @@ def main() -> int:
     print(f"boot to ready     median {statistics.median(boots):.2f} s, p90 {percentile(boots, 0.9):.2f} s, "
           f"min {min(boots):.2f} s, max {max(boots):.2f} s over {len(boots)} boots "
           f"({args.taps} TAPs, accel {args.accel}{', ' + args.kernel_args if args.kernel_args else ''})")
+    print(f"new client        median {statistics.median(reconnects):.2f} s, p90 {percentile(reconnects, 0.9):.2f} s "
+          "from connecting to the socket to the answer to hello, 1 s after the previous client left "
+          "(the agent inside starts anew)")
     print(f"load average      {load_before:.2f} before, {load_after:.2f} after (2 cores)")
     return 0
 

@@ -246,3 +246,23 @@ def test_qemu_does_not_outlive_vm_sut(tmp_path, sig):
         assert _await_gone(qemu, 5), f"qemu (pid {qemu}) still runs after vm-sut got signal {sig.name}"
     finally:
         ns.close()
+
+
+def test_the_image_is_built_once_and_again_when_the_agent_changes(tmp_path):
+    agent = tmp_path / "conformance_agent"
+    shutil.copytree(REPO / "conformance_agent", agent, ignore=shutil.ignore_patterns("__pycache__"))
+    cache = tmp_path / "cache"
+
+    def build() -> tuple[dict, str]:
+        done = subprocess.run([str(VM_SUT), "--build-only", "--cache-dir", str(cache), "--agent-package", str(agent)],
+                              capture_output=True, text=True, timeout=120, check=True)
+        return json.loads(done.stdout), done.stderr
+
+    first, said = build()
+    assert "vm-sut: built" in said and Path(first["initrd"]).exists()
+    again, said = build()
+    assert again["key"] == first["key"] and "built" not in said, "unchanged inputs reuse the cached image"
+    (agent / "protocol.py").write_text((agent / "protocol.py").read_text() + "\n# changed\n")
+    changed, said = build()
+    assert changed["key"] != first["key"] and "vm-sut: built" in said, "a changed agent source makes a new image"
+    assert not Path(first["initrd"]).exists(), "the image of inputs that are gone is removed"
