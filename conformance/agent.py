@@ -22,10 +22,8 @@ import subprocess
 import time
 from typing import Any, NoReturn
 
-import pytest
-
 from conformance.netns import Namespace
-from conformance.verdict import Inconclusive
+from conformance.verdict import Inconclusive, NotApplicable
 from conformance_agent.protocol import OS, TIMEOUT, UNSUPPORTED, decode, encode
 from conformance_agent.server import Agent
 
@@ -37,12 +35,8 @@ class AgentFailure(RuntimeError):
     malformed request, a bug of the agent): an ERROR of the suite."""
 
 
-class Unsupported(pytest.skip.Exception):  # type: ignore[name-defined,misc]
-    """The SUT does not offer what the case needs: the case does not apply to it."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(msg=reason, pytrace=False)
-        self.reason = reason
+class Unsupported(NotApplicable):
+    """The SUT's agent does not offer what the case needs: the case does not apply to it."""
 
 
 class AgentLost(Inconclusive):

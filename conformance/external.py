@@ -24,6 +24,7 @@ import fcntl
 import ipaddress
 import os
 import shlex
+import shutil
 import signal
 import struct
 import subprocess
@@ -35,7 +36,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 from scapy.layers.l2 import ARP, Ether
 
 from conformance import runs, sut_file
@@ -44,6 +44,7 @@ from conformance.match import like
 from conformance.netns import Namespace
 from conformance.sut import ALLOW_HOST_IFACE_FLAG, ExternalSut, Link, SutError
 from conformance.topology import IFF_NO_PI, IFF_TAP, QUIET_DEFAULTS, TUNSETIFF, TUNSETPERSIST
+from conformance.verdict import NotApplicable
 from conformance.wire import Capture, NoMatch, Port
 
 # The tester's MAC on a TAP the suite makes, by the role of the first link on it (as in the
@@ -58,11 +59,8 @@ BROADCAST = "ff:ff:ff:ff:ff:ff"
 SAFE_DESTINATIONS = tuple(ipaddress.IPv4Network(n) for n in ("198.18.0.0/15", "0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3"))
 
 
-class GuardRefusal(pytest.skip.Exception):  # type: ignore[name-defined,misc]
+class GuardRefusal(NotApplicable):
     """A frame the send guard will not put on an external SUT's wire: the case does not apply."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(msg=reason, pytrace=False)
 
 
 def exit_status(code: int | None) -> str:
@@ -95,8 +93,19 @@ class Attachment:
         self.log: list[str] = []  # the SUT's life: starts, deaths, restarts
         self.outputs: list[str] = []  # files holding the SUT's stdout and stderr
         self.cases_run = 0
-        self._tmp = Path(tempfile.mkdtemp(prefix="conformance-sut-"))
-        self.agent_socket = str(self._tmp / "agent.sock")
+        self._tmp_dir: Path | None = None
+
+    @property
+    def _tmp(self) -> Path:
+        """A private directory for the agent's socket and, without a run directory, the SUT's
+        output; made when first needed."""
+        if self._tmp_dir is None:
+            self._tmp_dir = Path(tempfile.mkdtemp(prefix="conformance-sut-"))
+        return self._tmp_dir
+
+    @property
+    def agent_socket(self) -> str:
+        return str(self._tmp / "agent.sock")
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -113,6 +122,8 @@ class Attachment:
         t = self.target
         if t.command:
             self._start_command()
+            if t.ready:
+                self._await_ready(t.ready)
         if t.agent:
             self._connect_agent()
         self._learn_macs(t.start_timeout if t.command else PROBE_TIMEOUT * 3)
@@ -121,9 +132,8 @@ class Attachment:
         self._stop()
         if self.ns is not None:
             self.ns.close()
-        for path in self._tmp.glob("*"):
-            path.unlink(missing_ok=True)
-        self._tmp.rmdir()
+        if self._tmp_dir is not None:
+            shutil.rmtree(self._tmp_dir, ignore_errors=True)
 
     def _stop(self) -> None:
         if self.channel is not None:
@@ -189,6 +199,19 @@ class Attachment:
             for key in env:
                 os.environ.pop(key, None)
         self.log.append(f"started the SUT: {command} (pid {self.proc.pid})")
+
+    def _await_ready(self, line: str) -> None:
+        """Wait until the start command says the SUT is up (a line on its stdout)."""
+        out = (self.run_dir or self._tmp) / self.outputs[0]
+        deadline = time.monotonic() + self.target.start_timeout
+        while time.monotonic() < deadline:
+            if line in out.read_text(errors="replace"):
+                self.log.append(f"ready: {line!r} after {time.monotonic() - deadline + self.target.start_timeout:.2f} s")
+                return
+            if self.proc is not None and self.proc.poll() is not None:
+                self._fail_start(f"it exited before it printed {line!r}")
+            time.sleep(0.05)
+        self._fail_start(f"it did not print {line!r} within {self.target.start_timeout:g} s")
 
     def _connect_agent(self) -> None:
         assert self.target.agent is not None
@@ -390,7 +413,7 @@ class Attachment:
         link = self.target.link(role)
         assert link is not None
         if self.ns is None:
-            pytest.skip(f"the case needs the MTU of {link.interface} changed, which the suite does not own")
+            raise NotApplicable(f"the case needs the MTU of {link.interface} changed, which the suite does not own")
         from pyroute2 import IPRoute
 
         with self.ns.entered(), IPRoute() as ipr:
@@ -491,9 +514,8 @@ class Unavailable:
         self._reason = reason
 
     def __getattr__(self, name: str) -> Any:
-        import pytest
 
-        pytest.skip(self._reason)
+        raise NotApplicable(self._reason)
 
 
 class ExternalListener(Unavailable):
@@ -512,17 +534,15 @@ class ExternalApps(Unavailable):
         self._target = target
 
     def listen(self, port: int, *args: Any, **kw: Any) -> ExternalListener:
-        import pytest
 
         if self._target.tcp_port is None:
-            pytest.skip(f"the case needs a listening TCP port on the SUT: pass --sut-tcp-port {port} if it offers one")
+            raise NotApplicable(f"the case needs a listening TCP port on the SUT: pass --sut-tcp-port {port} if it offers one")
         if self._target.tcp_port != port:
-            pytest.skip(f"the case listens on TCP port {port}, the SUT offers {self._target.tcp_port} (--sut-tcp-port)")
+            raise NotApplicable(f"the case listens on TCP port {port}, the SUT offers {self._target.tcp_port} (--sut-tcp-port)")
         return ExternalListener(port, self._target.kind)
 
     def udp(self, port: int = 0, *args: Any, **kw: Any) -> ExternalListener:
-        import pytest
 
         if self._target.udp_port is None or self._target.udp_port != port:
-            pytest.skip(f"the case needs UDP port {port} bound on the SUT: pass --sut-udp-port {port} if it offers one")
+            raise NotApplicable(f"the case needs UDP port {port} bound on the SUT: pass --sut-udp-port {port} if it offers one")
         return ExternalListener(port, self._target.kind)

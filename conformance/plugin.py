@@ -212,7 +212,7 @@ def _iso(t: float) -> str:
 def _message(report: pytest.TestReport) -> str:
     lr = report.longrepr
     if isinstance(lr, tuple) and len(lr) == 3:  # a skip: (path, line, "Skipped: reason")
-        return re.sub(r"^(Skipped|[\w.]*(Inconclusive|NotImplementedBySut|Unsupported|GuardRefusal|AgentLost)): ", "",
+        return re.sub(r"^(Skipped|[\w.]*(Inconclusive|NotImplementedBySut|NotApplicable|Unsupported|GuardRefusal|AgentLost)): ", "",
                       str(lr[2]))
     crash = getattr(lr, "reprcrash", None)
     if crash is not None:

@@ -4,6 +4,7 @@ started and reached, and which wire plays which role.
     description = "Linux 6.1 in a KVM virtual machine"
     kind = "tap"                 # tap: the suite makes the TAPs and starts `start` beside them
     start = "scripts/vm-sut --tap {tap:lan} --tap {tap:far} --agent-socket {agent_socket}"
+    ready = "vm-sut: ready"      # optional: a line the start command prints once the SUT is up
     start_timeout = 60           # seconds for the SUT to answer (ARP, and its agent's hello)
     agent = "unix:{agent_socket}"    # or "tcp:HOST:PORT", or "cmd:ssh root@dut conformance-agent"
     configure = true             # the suite gives the SUT each role's addresses through the agent
@@ -46,7 +47,7 @@ from conformance.sut import (
     SutError,
 )
 
-TOP_KEYS = {"description", "kind", "start", "start_timeout", "agent", "configure", "capabilities", "tcp_listener",
+TOP_KEYS = {"description", "kind", "start", "ready", "start_timeout", "agent", "configure", "capabilities", "tcp_listener",
             "udp_listener", "msl_s", "allow_addresses_outside_test_ranges", "allow_host_traffic_iface", "links"}
 LINK_KEYS = {"tap", "iface", "sut_ip", "tester_ip", "prefixlen", "sut_mac", "sut_ifname", "gateway"}
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z]+))?\}")
@@ -98,6 +99,9 @@ def _parse(data: dict[str, Any], where: _Where) -> ExternalSut:
     start = _string(data, "start", where)
     if start is not None and kind != "tap":
         raise SutError(f"{where('start')}: a start command is for kind \"tap\" (the suite makes the TAPs)")
+    ready = _string(data, "ready", where)
+    if ready is not None and start is None:
+        raise SutError(f"{where('ready')}: ready names a line the start command prints; there is no start command")
     agent = _string(data, "agent", where)
     if agent is not None and not re.match(r"^(unix:.+|tcp:.+:\d+|cmd:.+)$", agent):
         raise SutError(f"{where('agent')}: agent must be unix:PATH, tcp:HOST:PORT or cmd:COMMAND, not {agent!r}")
@@ -131,7 +135,7 @@ def _parse(data: dict[str, Any], where: _Where) -> ExternalSut:
     return ExternalSut(kind, links, start, ports["tcp_listener"], ports["udp_listener"],
                        allow_host_traffic_iface=_bool(data, "allow_host_traffic_iface", where), agent=agent,
                        configure=configure, start_timeout=float(timeout), declared=declared,
-                       title=str(data.get("description", "")), source=str(where.path),
+                       title=str(data.get("description", "")), source=str(where.path), ready=ready,
                        msl_s=float(msl) if msl is not None else None)
 
 

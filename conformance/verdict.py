@@ -51,6 +51,18 @@ class NotImplementedBySut(pytest.skip.Exception):  # type: ignore[name-defined,m
         self.reason = reason
 
 
+class NotApplicable(pytest.skip.Exception):  # type: ignore[name-defined,misc]
+    """The case asks of the SUT something this SUT does not offer (a capability, a verb of its
+    agent, a frame the send guard will not put on its wire): SKIP, "not applicable: <reason>".
+    A baseline never needs to list such a skip."""
+
+    PREFIX = "not applicable: "
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(msg=self.PREFIX + reason, pytrace=False)
+        self.reason = reason
+
+
 def not_implemented(reason: str) -> NoReturn:
     """End the case: the SUT lacks the optional feature it declares (say what showed it)."""
     raise NotImplementedBySut(reason)

@@ -6,6 +6,7 @@ observed on the wire. See the case's docstring for the method and its limits.
 """
 
 from cases.tcp.flow import arrival_ns, sut_syn
+from conformance.agent import Unsupported
 from conformance.catalog import MUST, case
 from conformance.verdict import Inconclusive
 
@@ -54,15 +55,15 @@ def test_default_syn_retransmission_lasts_three_minutes(lan):
     """
     try:
         retries = int(lan.control.sysctl(SYN_RETRIES))
-    except (OSError, ValueError):
+    except (OSError, ValueError, Unsupported):
         raise Inconclusive(f"the SUT has no {SYN_RETRIES}: the case cannot compute its SYN schedule") from None
     try:
         linear = int(lan.control.sysctl(LINEAR_TIMEOUTS))
-    except (OSError, ValueError):
+    except (OSError, ValueError, Unsupported):
         linear = 0  # kernels before 6.7 back off from the first expiry
     try:
         rto_max = int(lan.control.sysctl(RTO_MAX_MS)) / 1000
-    except (OSError, ValueError):
+    except (OSError, ValueError, Unsupported):
         rto_max = 120.0  # TCP_RTO_MAX of kernels without the sysctl
 
     lan.app.connect(lan.tester.ip, PORT)

@@ -3,7 +3,7 @@
 A baseline is a directory of TOML files (one per area, all read together) or a single file:
 
     [[deviation]]
-    id = "ICMP-EXAMPLE"
+    id = "ICMP-EXAMPLE"          # or "ICMP-EXAMPLE[param]" for one parameter set of a case
     verdict = "fail"
     rfc = "RFC 1122 3.2.2.6: the data received in the echo request MUST be returned entirely"
     reason = "Linux truncates ... (seen on 6.18: the reply carried 0 bytes of data)"
@@ -29,6 +29,7 @@ from conformance.report.model import OUTCOMES
 
 KEYS = ("id", "verdict", "rfc", "reason")
 NOT_IMPLEMENTED = "not-implemented"
+NOT_APPLICABLE = "not applicable: "  # conformance.verdict.NotApplicable's prefix
 # The directory of shipped baselines for each SUT kind: the netns SUT is the local Linux kernel.
 BASELINE_DIR_OF_KIND = {"netns": "linux"}
 
@@ -53,8 +54,14 @@ class Baseline:
     files: tuple[str, ...]
     deviations: dict[str, Deviation]
 
+    def entry(self, case: dict[str, Any]) -> Deviation | None:
+        """The case's entry: one for its parameter set (`ID[param]`) first, else one for its id."""
+        from conformance.report.model import case_key
+
+        return self.deviations.get(case_key(case)) or self.deviations.get(case["id"])
+
     def expected(self, case: dict[str, Any], capabilities: list[str] | None = None) -> str:
-        dev = self.deviations.get(case["id"])
+        dev = self.entry(case)
         if dev is not None:
             return dev.verdict
         return default_expectation(case, capabilities)
@@ -69,29 +76,51 @@ def default_expectation(case: dict[str, Any], capabilities: list[str] | None) ->
     return "pass"
 
 
-def load(path: Path) -> Baseline:
-    """Read a baseline file, or every *.toml file of a directory; raise BaselineError."""
+def load(path: Path, _seen: tuple[Path, ...] = ()) -> Baseline:
+    """Read a baseline file, or every *.toml file of a directory; raise BaselineError.
+
+    A file may say `extends = "../linux"`: that baseline is read first, and this one records
+    only where its SUT differs, with [[deviation]] entries (added or changed) and [[resolved]]
+    entries (the parent's deviation does not happen here; `reason` says why)."""
     if path.is_dir():
         files = sorted(path.glob("*.toml"))
     elif path.is_file():
         files = [path]
     else:
         raise BaselineError(f"{path}: no such baseline file or directory")
+    if path.resolve() in _seen:
+        raise BaselineError(f"{path}: extends itself (through {' -> '.join(map(str, _seen))})")
+    read = [(f, *_read_file(f)) for f in files]
     deviations: dict[str, Deviation] = {}
-    for f in files:
-        for dev in _read_file(f):
-            first = deviations.get(dev.id)
+    inherited: list[str] = []
+    for f, _, parent, _ in read:
+        if parent is not None:
+            base = load((f.parent / parent).resolve(), (*_seen, path.resolve()))
+            deviations.update(base.deviations)
+            inherited += base.files
+    own: dict[str, Deviation] = {}
+    for _f, devs, _, resolved in read:
+        for dev in devs:
+            first = own.get(dev.id)
             if first is not None:
                 raise BaselineError(f"{dev.file} line {dev.line}: case {dev.id} is already in the baseline "
                                     f"at {first.file} line {first.line}; give each case one entry")
-            deviations[dev.id] = dev
-    return Baseline(str(path), tuple(str(f) for f in files), deviations)
+            own[dev.id] = dev
+        for rid, where in resolved:
+            if rid not in deviations:
+                raise BaselineError(f"{where}: case {rid} is marked resolved but the baseline it extends has no "
+                                    "deviation for it")
+            del deviations[rid]
+    deviations.update(own)
+    return Baseline(str(path), tuple(inherited) + tuple(str(f) for f in files), deviations)
 
 
 _TABLE = re.compile(r"^\s*\[\[\s*deviation\s*\]\]")
+_RESOLVED = re.compile(r"^\s*\[\[\s*resolved\s*\]\]")
 
 
-def _read_file(path: Path) -> list[Deviation]:
+def _read_file(path: Path) -> tuple[list[Deviation], str | None, list[tuple[str, str]]]:
+    """A file's deviations, the baseline it extends (if any) and the cases it marks resolved."""
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
@@ -105,9 +134,26 @@ def _read_file(path: Path) -> list[Deviation]:
         raise BaselineError(f"{path}{where}: TOML syntax error: {why}") from None
     lines = text.splitlines()
     for key in data:
-        if key != "deviation":
+        if key not in ("deviation", "extends", "resolved"):
             raise BaselineError(f"{path} line {_key_line(lines, 0, key)}: unknown top-level key {key!r}; "
-                                "a baseline holds only [[deviation]] tables")
+                                "a baseline holds [[deviation]] tables (and may extend another, with [[resolved]])")
+    parent = data.get("extends")
+    if parent is not None and (not isinstance(parent, str) or not parent.strip()):
+        raise BaselineError(f"{path} line {_key_line(lines, 0, 'extends')}: extends names a baseline file or "
+                            "directory, relative to this file")
+    resolved = []
+    rstarts = [i + 1 for i, line in enumerate(lines) if _RESOLVED.match(line)]
+    raw_resolved = data.get("resolved", [])
+    if not isinstance(raw_resolved, list):
+        raise BaselineError(f"{path}: 'resolved' must be written as [[resolved]] tables")
+    for n, entry in enumerate(raw_resolved):
+        start = rstarts[n] if n < len(rstarts) else 1
+        if parent is None:
+            raise BaselineError(f"{path} line {start}: [[resolved]] needs extends = \"...\" (what is resolved?)")
+        if not isinstance(entry, dict) or set(entry) != {"id", "reason"} or not all(
+                isinstance(v, str) and v.strip() for v in entry.values()):
+            raise BaselineError(f"{path} line {start}: a [[resolved]] entry has exactly an id and a reason")
+        resolved.append((entry["id"].strip(), f"{path} line {start}"))
     entries = data.get("deviation", [])
     if not isinstance(entries, list):
         raise BaselineError(f"{path} line {_key_line(lines, 0, 'deviation')}: 'deviation' must be written "
@@ -117,7 +163,7 @@ def _read_file(path: Path) -> list[Deviation]:
     for n, entry in enumerate(entries):
         start = starts[n] if n < len(starts) else 1
         out.append(_deviation(path, lines, start, entry))
-    return out
+    return out, parent, resolved
 
 
 def _deviation(path: Path, lines: list[str], start: int, entry: Any) -> Deviation:
@@ -177,9 +223,12 @@ def annotate(results: dict[str, Any], baseline: Baseline) -> list[Difference]:
     diffs = []
     used = set()
     for c in results["cases"]:
-        dev = baseline.deviations.get(c["id"])
+        dev = baseline.entry(c)
         expected = baseline.expected(c, caps)
-        match = expected == c["outcome"] or (expected == "pass" and c["outcome"] == NOT_IMPLEMENTED)
+        # Not doing an optional feature violates nothing; a case this SUT cannot be asked is no
+        # difference of the SUT either (its reason says what it lacks).
+        match = (expected == c["outcome"] or (expected == "pass" and c["outcome"] == NOT_IMPLEMENTED)
+                 or (c["outcome"] == "skip" and (c.get("message") or "").startswith(NOT_APPLICABLE)))
         entry: dict[str, Any] = {"expected": expected, "match": match, "deviation": dev is not None}
         if dev is not None:
             used.add(dev.id)
