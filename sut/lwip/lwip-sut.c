@@ -19,20 +19,20 @@
  * --control: read one command per line on stdin and answer each on stdout (sut/lwip/run.py
  *   turns the suite's agent protocol into these). The commands drive lwIP's sockets API:
  *
- *   listen IP PORT BACKLOG              -> ok FD IP PORT
- *   connect IP PORT SRCIP SRCPORT       -> ok FD IP PORT      (non-blocking: returns in SYN-SENT)
- *   udp IP PORT [CIP CPORT]             -> ok FD IP PORT
+ *   socket tcp|udp                      -> ok FD
+ *   bind FD IP PORT                     -> ok
+ *   listen FD BACKLOG                   -> ok
+ *   connect FD IP PORT NONBLOCK         -> ok                 (NONBLOCK 1: returns in SYN-SENT)
  *   accept FD TIMEOUT_MS                -> ok FD PEERIP PEERPORT
- *   recv FD SIZE TIMEOUT_MS FLAGS       -> ok HEX             ("-" for no data: end of stream)
- *   recvfrom FD SIZE TIMEOUT_MS FLAGS   -> ok HEX IP PORT
+ *   recv FD SIZE TIMEOUT_MS FLAGS       -> ok HEX IP PORT     (HEX "-": no data, the end of a stream;
+ *                                                              TIMEOUT_MS 0: only what is there now)
  *   send FD HEX FLAGS                   -> ok SENT
  *   sendto FD HEX IP PORT FLAGS         -> ok SENT
  *   shutdown FD HOW                     -> ok                 (HOW: 0 read, 1 write, 2 both)
- *   setsockopt FD LEVEL NAME VALUE      -> ok                 (an int option, Linux numbering)
- *   getsockopt FD LEVEL NAME            -> ok VALUE
- *   error FD                            -> ok ERRNO           (SO_ERROR)
- *   sockname FD                         -> ok IP PORT
- *   close FD ABORT                      -> ok                 (ABORT 1: SO_LINGER 0, an RST)
+ *   setsockopt FD LEVEL NAME HEX        -> ok                 (the option's bytes, as setsockopt takes them)
+ *   getsockopt FD LEVEL NAME SIZE       -> ok HEX
+ *   sockname FD / peername FD           -> ok IP PORT
+ *   close FD                            -> ok
  *
  *   Failures answer "err ERRNO text" (ERRNO as Linux numbers it: lwIP uses the system's errno
  *   values here) or "timeout". Waits use lwip_poll, so a command never blocks past its timeout.
@@ -320,65 +320,54 @@ static int wait_readable(int fd, int timeout_ms)
     return lwip_poll(&p, 1, timeout_ms);
 }
 
+static void answer_ok_or_err(int rc)
+{
+    if (rc < 0)
+        answer_err();
+    else
+        printf("ok\n");
+}
+
 static void run_command(char **w, int n)
 {
     static unsigned char buf[65536];
     struct sockaddr_in sin;
-    int fd, one = 1;
     char prefix[32];
+    int fd;
 
 #define NEED(k) do { if (n < (k)) { printf("err %d missing arguments\n", EINVAL); return; } } while (0)
-    if (strcmp(w[0], "listen") == 0 || strcmp(w[0], "connect") == 0 || strcmp(w[0], "udp") == 0) {
-        int stream = w[0][0] != 'u';
-        NEED(3);
-        if (parse_addr(w[1], w[2], &sin) < 0) {
-            printf("err %d bad address\n", EINVAL);
-            return;
-        }
-        fd = lwip_socket(AF_INET, stream ? SOCK_STREAM : SOCK_DGRAM, 0);
-        if (fd < 0) {
+#define ADDR(i) do { if (parse_addr(w[i], w[(i) + 1], &sin) < 0) { printf("err %d bad address\n", EINVAL); return; } } while (0)
+    if (strcmp(w[0], "socket") == 0) {
+        NEED(2);
+        fd = lwip_socket(AF_INET, strcmp(w[1], "tcp") == 0 ? SOCK_STREAM : SOCK_DGRAM, 0);
+        if (fd < 0)
             answer_err();
-            return;
-        }
-        if (w[0][0] == 'l') {
-            NEED(4);
-            lwip_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-            if (lwip_bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 || lwip_listen(fd, atoi(w[3])) < 0)
-                goto fail;
-        } else if (w[0][0] == 'c') {
-            struct sockaddr_in src;
-            NEED(5);
-            if (parse_addr(w[3], w[4], &src) < 0) {
-                printf("err %d bad source address\n", EINVAL);
-                lwip_close(fd);
-                return;
-            }
-            if ((src.sin_addr.s_addr || src.sin_port) && lwip_bind(fd, (struct sockaddr *)&src, sizeof(src)) < 0)
-                goto fail;
-            lwip_fcntl(fd, F_SETFL, O_NONBLOCK);
-            if (lwip_connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 && errno != EINPROGRESS)
-                goto fail;
-            lwip_fcntl(fd, F_SETFL, 0);
-        } else {
-            if (lwip_bind(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
-                goto fail;
-            if (n >= 5) {
-                struct sockaddr_in dst;
-                if (parse_addr(w[3], w[4], &dst) < 0 || lwip_connect(fd, (struct sockaddr *)&dst, sizeof(dst)) < 0)
-                    goto fail;
-            }
-        }
-        snprintf(prefix, sizeof(prefix), "ok %d ", fd);
-        answer_addr(prefix, fd, 0);
-        return;
-    fail:
-        answer_err();
-        lwip_close(fd);
+        else
+            printf("ok %d\n", fd);
         return;
     }
     NEED(2);
     fd = atoi(w[1]);
-    if (strcmp(w[0], "accept") == 0) {
+    if (strcmp(w[0], "bind") == 0) {
+        NEED(4);
+        ADDR(2);
+        answer_ok_or_err(lwip_bind(fd, (struct sockaddr *)&sin, sizeof(sin)));
+    } else if (strcmp(w[0], "listen") == 0) {
+        NEED(3);
+        answer_ok_or_err(lwip_listen(fd, atoi(w[2])));
+    } else if (strcmp(w[0], "connect") == 0) {
+        int nonblocking = n > 4 && atoi(w[4]);
+        NEED(4);
+        ADDR(2);
+        if (nonblocking)
+            lwip_fcntl(fd, F_SETFL, O_NONBLOCK);
+        int rc = lwip_connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+        int e = errno;
+        if (nonblocking)
+            lwip_fcntl(fd, F_SETFL, 0);
+        errno = e;
+        answer_ok_or_err(rc < 0 && !(nonblocking && e == EINPROGRESS) ? -1 : 0);
+    } else if (strcmp(w[0], "accept") == 0) {
         NEED(3);
         if (wait_readable(fd, atoi(w[2])) == 0) {
             printf("timeout\n");
@@ -391,35 +380,32 @@ static void run_command(char **w, int n)
         }
         snprintf(prefix, sizeof(prefix), "ok %d ", c);
         answer_addr(prefix, c, 1);
-    } else if (strcmp(w[0], "recv") == 0 || strcmp(w[0], "recvfrom") == 0) {
+    } else if (strcmp(w[0], "recv") == 0) {
+        /* recv FD SIZE TIMEOUT_MS FLAGS: TIMEOUT_MS 0 reads only what is there now */
         NEED(5);
         size_t size = (size_t)atol(w[2]);
-        int flags = atoi(w[4]);
+        int wait_ms = atoi(w[3]);
         socklen_t len = sizeof(sin);
+        char ip[INET_ADDRSTRLEN];
         if (size > sizeof(buf))
             size = sizeof(buf);
-        if (atoi(w[3]) > 0 && wait_readable(fd, atoi(w[3])) == 0) {
+        if (wait_ms > 0 && wait_readable(fd, wait_ms) == 0) {
             printf("timeout\n");
             return;
         }
         memset(&sin, 0, sizeof(sin));
-        ssize_t got = lwip_recvfrom(fd, buf, size, flags | (atoi(w[3]) > 0 ? 0 : MSG_DONTWAIT),
+        ssize_t got = lwip_recvfrom(fd, buf, size, atoi(w[4]) | (wait_ms > 0 ? 0 : MSG_DONTWAIT),
                                     (struct sockaddr *)&sin, &len);
         if (got < 0) {
-            if (errno == EWOULDBLOCK && atoi(w[3]) <= 0)
+            if (errno == EWOULDBLOCK && wait_ms <= 0)
                 printf("timeout\n");
             else
                 answer_err();
             return;
         }
         char *hex = hex_encode(buf, (size_t)got);
-        if (w[0][4] == 'f') {
-            char ip[INET_ADDRSTRLEN];
-            inet_ntop(AF_INET, &sin.sin_addr, ip, sizeof(ip));
-            printf("ok %s %s %d\n", hex, ip, ntohs(sin.sin_port));
-        } else {
-            printf("ok %s\n", hex);
-        }
+        inet_ntop(AF_INET, &sin.sin_addr, ip, sizeof(ip));
+        printf("ok %s %s %d\n", hex, ip, ntohs(sin.sin_port));
         free(hex);
     } else if (strcmp(w[0], "send") == 0 || strcmp(w[0], "sendto") == 0) {
         ssize_t sent;
@@ -427,10 +413,7 @@ static void run_command(char **w, int n)
         size_t len = hex_decode(w[2], buf);
         if (w[0][4] == 't') {
             NEED(6);
-            if (parse_addr(w[3], w[4], &sin) < 0) {
-                printf("err %d bad address\n", EINVAL);
-                return;
-            }
+            ADDR(3);
             sent = lwip_sendto(fd, buf, len, atoi(w[5]), (struct sockaddr *)&sin, sizeof(sin));
         } else {
             sent = lwip_send(fd, buf, len, atoi(w[3]));
@@ -441,46 +424,35 @@ static void run_command(char **w, int n)
             printf("ok %zd\n", sent);
     } else if (strcmp(w[0], "shutdown") == 0) {
         NEED(3);
-        if (lwip_shutdown(fd, atoi(w[2])) < 0)
-            answer_err();
-        else
-            printf("ok\n");
+        answer_ok_or_err(lwip_shutdown(fd, atoi(w[2])));
     } else if (strcmp(w[0], "setsockopt") == 0) {
+        /* setsockopt FD LEVEL NAME HEX: the option's bytes as the API takes them */
         NEED(5);
-        int value = atoi(w[4]);
-        if (lwip_setsockopt(fd, atoi(w[2]), atoi(w[3]), &value, sizeof(value)) < 0)
+        size_t len = hex_decode(w[4], buf);
+        answer_ok_or_err(lwip_setsockopt(fd, atoi(w[2]), atoi(w[3]), buf, (socklen_t)len));
+    } else if (strcmp(w[0], "getsockopt") == 0) {
+        /* getsockopt FD LEVEL NAME SIZE -> ok HEX */
+        NEED(5);
+        socklen_t len = (socklen_t)atoi(w[4]);
+        if (len > 256)
+            len = 256;
+        memset(buf, 0, len);
+        if (lwip_getsockopt(fd, atoi(w[2]), atoi(w[3]), buf, &len) < 0) {
             answer_err();
-        else
-            printf("ok\n");
-    } else if (strcmp(w[0], "getsockopt") == 0 || strcmp(w[0], "error") == 0) {
-        int value = 0;
-        socklen_t len = sizeof(value);
-        int level = SOL_SOCKET, name = SO_ERROR;
-        if (w[0][0] == 'g') {
-            NEED(4);
-            level = atoi(w[2]);
-            name = atoi(w[3]);
+            return;
         }
-        if (lwip_getsockopt(fd, level, name, &value, &len) < 0)
-            answer_err();
-        else
-            printf("ok %d\n", value);
-    } else if (strcmp(w[0], "sockname") == 0) {
-        answer_addr("ok ", fd, 0);
+        char *hex = hex_encode(buf, len);
+        printf("ok %s\n", hex);
+        free(hex);
+    } else if (strcmp(w[0], "sockname") == 0 || strcmp(w[0], "peername") == 0) {
+        answer_addr("ok ", fd, w[0][0] == 'p');
     } else if (strcmp(w[0], "close") == 0) {
-        NEED(3);
-        if (atoi(w[2])) {
-            struct linger lg = {.l_onoff = 1, .l_linger = 0};
-            lwip_setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-        }
-        if (lwip_close(fd) < 0)
-            answer_err();
-        else
-            printf("ok\n");
+        answer_ok_or_err(lwip_close(fd));
     } else {
         printf("err %d unknown command %s\n", ENOSYS, w[0]);
     }
 #undef NEED
+#undef ADDR
 }
 
 static void control_loop(void)
