@@ -186,8 +186,12 @@ class StreamChannel(Channel):
 
     def _lose(self, why: str) -> NoReturn:
         status = ""
-        if self.proc is not None and self.proc.poll() is not None:
-            status = f"; its process exited with status {self.proc.returncode}"
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=1.0)  # a closed stream is usually a process ending
+                status = f"; its process exited with status {self.proc.returncode}"
+            except subprocess.TimeoutExpired:
+                status = "; its process is still running"
         self.lost = f"{self.name} was lost: {why}{status}"
         raise AgentLost(self.lost)
 

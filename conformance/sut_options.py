@@ -179,17 +179,21 @@ def prepare(config: pytest.Config, run_dir: Path | None) -> None:
 
 
 def _sayer(config: pytest.Config) -> Any:
-    """Announce at once on the console, on a line of its own, in red."""
+    """Announce at once on the console, on a line of its own, in red: past pytest's capture of
+    the running case's output (a death is noticed in the case's teardown)."""
+    import contextlib
+    import sys
 
     def say(text: str) -> None:
         tr = config.pluginmanager.get_plugin("terminalreporter")
-        if tr is None:
-            import sys
-
-            print(text, file=sys.stderr)
-            return
-        tr.ensure_newline()
-        tr.write_line(text, red=True, bold=True)
+        capman = config.pluginmanager.get_plugin("capturemanager")
+        uncaptured = capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
+        with uncaptured:
+            if tr is None:
+                print(text, file=sys.stderr)
+                return
+            tr.ensure_newline()
+            tr.write_line(text, red=True, bold=True)
 
     return say
 
