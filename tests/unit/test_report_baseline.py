@@ -93,3 +93,40 @@ def test_shipped_baselines_are_valid(repo):
     for kind_dir in sorted((repo / "cases" / "baselines").iterdir()):
         if kind_dir.is_dir():
             load(kind_dir)
+
+
+def test_a_baseline_extends_another_and_says_where_it_differs(tmp_path):
+    parent = tmp_path / "linux"
+    parent.mkdir()
+    write(parent, "tcp.toml", ENTRY.format(id="TCP-A", verdict="fail") + ENTRY.format(id="TCP-B", verdict="fail"))
+    child = tmp_path / "linux-6.1"
+    child.mkdir()
+    write(child, "diff.toml", 'extends = "../linux"\n\n[[resolved]]\nid = "TCP-A"\nreason = "6.1 backs off"\n\n'
+          + ENTRY.format(id="TCP-C", verdict="fail"))
+    b = load(child)
+    assert sorted(b.deviations) == ["TCP-B", "TCP-C"]
+    assert any(f.endswith("tcp.toml") for f in b.files) and any(f.endswith("diff.toml") for f in b.files)
+    write(child, "diff.toml", 'extends = "../linux"\n\n[[resolved]]\nid = "TCP-Z"\nreason = "x"\n')
+    with pytest.raises(BaselineError, match="TCP-Z is marked resolved but the baseline it extends has no deviation"):
+        load(child)
+    write(child, "diff.toml", '[[resolved]]\nid = "TCP-A"\nreason = "x"\n')
+    with pytest.raises(BaselineError, match=r"\[\[resolved\]\] needs extends"):
+        load(child)
+    write(child, "diff.toml", 'extends = "."\n')
+    with pytest.raises(BaselineError, match="extends itself"):
+        load(child)
+
+
+def test_an_entry_may_name_one_parameter_set(tmp_path):
+    b = load(write(tmp_path, "b.toml", ENTRY.format(id="FRAG-K[protocol]", verdict="fail")))
+    r = results({**case("FRAG-K", "fail"), "nodeid": "cases/f.py::t[protocol]"},
+                {**case("FRAG-K", "pass"), "nodeid": "cases/f.py::t[source]"})
+    assert annotate(r, b) == []
+
+
+def test_a_not_applicable_skip_is_no_difference_but_another_skip_is(tmp_path):
+    b = load(write(tmp_path, "b.toml", ""))
+    r = results({**case("ICMP-A", "skip"), "message": "not applicable: the SUT does not offer this: no knob x"},
+                {**case("ICMP-B", "skip"), "message": "skipped for another reason"},
+                {**case("ICMP-C", "not-implemented"), "message": "no extensions"})
+    assert [d.id for d in annotate(r, b)] == ["ICMP-B"]
