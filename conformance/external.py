@@ -53,10 +53,12 @@ TESTER_MACS = {"lan": "02:00:00:00:02:02", "near": "02:00:00:00:11:02", "far": "
 PROBE_TIMEOUT = 1.0
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 # IPv4 destinations the suite may send to through an external SUT besides its links' own
-# subnets: the test range, and addresses nothing routes (this network, loopback, multicast,
-# reserved and broadcast). A stack that forwards beyond its links (a NAT like libslirp) must
-# never be handed a datagram for a real address.
-SAFE_DESTINATIONS = tuple(ipaddress.IPv4Network(n) for n in ("198.18.0.0/15", "0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3"))
+# subnets: addresses nothing routes (this network, loopback, multicast, reserved, broadcast),
+# and, where the SUT runs in the suite's private namespace with nothing but the suite's TAPs, the
+# whole test range. A stack that forwards beyond its links (a router with an uplink, a NAT like
+# libslirp) must never be handed a datagram for an address a real host could have.
+UNROUTED = tuple(ipaddress.IPv4Network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3"))
+TEST_RANGE = ipaddress.IPv4Network("198.18.0.0/15")
 
 
 class GuardRefusal(NotApplicable):
@@ -447,7 +449,9 @@ class Attachment:
         if data[12:14] == b"\x08\x00" and len(data) >= 34 and data[14] >> 4 == 4:
             dst = ipaddress.IPv4Address(data[30:34])
             subnets = [ipaddress.IPv4Network(f"{x.sut_ip}/{x.prefixlen}", strict=False) for x in self.target.links]
-            if not any(dst in net for net in (*subnets, *SAFE_DESTINATIONS)):
+            if private:
+                subnets.append(TEST_RANGE)
+            if not any(dst in net for net in (*subnets, *UNROUTED)):
                 raise GuardRefusal(f"the case sends to {dst}, outside the SUT's links and the suite's ranges; through "
                                    f"an external SUT the suite never sends where a real host could be reached")
 
