@@ -45,6 +45,7 @@ from conformance_agent.protocol import (
 
 # PyTCP keeps TIME-WAIT for TIME_WAIT_DELAY = 30 s (pytcp/protocols/tcp/session.py): 2 x MSL of 15 s.
 PYTCP_MSL_S = 15.0
+CONNECT_WAIT_S = 5.0  # how long a send waits for a connect in progress
 
 
 def _os_error(name: str, message: str) -> AgentError:
@@ -288,6 +289,12 @@ class PyTcpApps:
     def send(self, handle: int, data: str, flags: list[str]) -> dict[str, Any]:
         h = self._get(handle)
         self._no_flags(flags)
+        if h.connecting is not None and h.connecting.is_alive():
+            # A send on a connection still being opened waits for the handshake, as a blocking
+            # socket's does (bounded). PyTCP sends the handshake's final ACK before its session
+            # becomes ESTABLISHED, so a send that follows that ACK at once could otherwise find it
+            # still in SYN-SENT and fail.
+            h.connecting.join(timeout=CONNECT_WAIT_S)
         return {"sent": h.sock.send(unb64(data))}
 
     def sendto(self, handle: int, data: str, address: list[Any], flags: list[str]) -> dict[str, Any]:
