@@ -624,7 +624,7 @@ def _apply_baseline(session: pytest.Session, results: dict[str, Any]) -> None:
     if loaded is None:
         return
     baseline, decides = loaded
-    diffs = annotate(results, baseline)
+    diffs = annotate(results, baseline, decides=decides)
     notes = session.config.stash.setdefault(REPORT_KEY, {})
     notes["baseline"] = (baseline, decides, diffs)
     notes["cases"] = results["cases"]
