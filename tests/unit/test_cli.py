@@ -344,3 +344,23 @@ def test_a_bad_shard_is_one_sentence(cases_dir, capsys):
     code, _, err = run(capsys, "run", "--shard", "0/3", "--cases", str(cases_dir))
     assert code == 2 and err == ("conformance run: --shard: 0/3: K must be between 1 and N, and N at least 1 "
                                  "(see 'conformance run --help')\n")
+
+
+def test_the_ci_examples_run_commands_that_exist(repo):
+    """Every `conformance` command docs/ci.md's GitHub, GitLab and local examples run parses."""
+    import shlex
+
+    text = (repo / "docs" / "ci.md").read_text()
+    text = re.sub(r"\\\n\s*", " ", text)  # shell line continuations
+    text = re.sub(r"\n\s{8,}(--)", r" \1", text)  # YAML's folded continuation of a script line
+    commands = re.findall(r"\.venv/bin/conformance ([^\n`]*)", text)
+    assert len(commands) >= 6
+    subs = {"${{ matrix.shard }}": "1", '"$CI_NODE_INDEX/$CI_NODE_TOTAL"': "1/4", "$CI_NODE_INDEX": "1", "$k": "1"}
+    for command in commands:
+        for var, value in subs.items():
+            command = command.replace(var, value)
+        argv = shlex.split(command.split(";")[0].split("&&")[0])
+        args = cli.build_parser().parse_args(argv)  # argparse exits (status 2) on anything it does not know
+        assert args.command in ("run", "merge"), argv
+        if args.command == "run":
+            assert str(args.shard) in ("1/4",) and args.baseline == "cases/baselines/linux" and args.no_progress
