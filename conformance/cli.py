@@ -526,7 +526,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.shard_durations:
         argv += ["--shard-durations", args.shard_durations]
     # The report holds every failure's detail; the terminal shows one line per case and a summary.
-    argv += ["--no-progress" if args.no_progress else "--progress", "-q", "--tb=no", "-rN", *args.pytest_args]
+    progress = ["--no-progress", "-o", "console_output_style=classic"] if args.no_progress else ["--progress"]
+    argv += [*progress, "-q", "--tb=no", "-rN", *args.pytest_args]
     code = int(pytest.main(argv))
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("conformance run: no case meets every criterion given, so nothing ran "
