@@ -185,9 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _shard(text: str) -> Any:
-    from conformance.plugin import _shard_option
+    from conformance.shard import ShardError, parse
 
-    return _shard_option(text)
+    try:
+        return parse(text)
+    except ShardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _case_timeout(text: str) -> float:

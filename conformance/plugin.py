@@ -643,7 +643,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             # More shards than cases: this machine's part is empty, which is no failure of the run.
             session.exitstatus = pytest.ExitCode.OK
             sys.stderr.write(f"conformance: shard {state.shard['index']}/{state.shard['count']} holds none of the "
-                             f"{state.shard['cases_in_all_shards']} selected case(s); nothing to run here.\n")
+                             f"{state.shard['cases_in_all_shards']} selected result(s); nothing to run here.\n")
         return
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         state.interrupted = True
