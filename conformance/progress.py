@@ -1,6 +1,7 @@
 """`--progress`: one line per finished case with the running counts, and on a terminal a status
 line naming the case that is running. `conformance run` turns it on; it works under xdist (the
-controller sees every case start and finish).
+controller sees every case start and finish). `--no-progress` prints nothing per case (not even
+pytest's dots): only the summary at the end (`conformance run --no-progress`).
 
 PYTEST_DONT_REWRITE: a plugin module the CLI may import before pytest loads it.
 """
@@ -19,8 +20,18 @@ PROP_VERDICT = "conformance_verdict"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("conformance").addoption(
-        "--progress", action="store_true", help="print each case's verdict as it finishes, with running counts")
+    group = parser.getgroup("conformance")
+    group.addoption("--progress", action="store_true", help="print each case's verdict as it finishes, with running counts")
+    group.addoption("--no-progress", action="store_true", help="print nothing per case, only the summary at the end")
+
+
+class Silent:
+    """Nothing per case: pytest's letters and dots are blanked."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
+        category, _letter, word = yield
+        return category, "", word
 
 
 class Progress:
@@ -94,5 +105,9 @@ class Progress:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("progress", False) and not hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
+        return
+    if config.getoption("no_progress", False):
+        config.pluginmanager.register(Silent(), "conformance-no-progress")
+    elif config.getoption("progress", False):
         config.pluginmanager.register(Progress(config), "conformance-progress")

@@ -21,7 +21,7 @@ SIZE = 1000
 RCVBUF = 4 * SIZE  # room for a few datagrams, far from the burst's 60
 
 
-@case("ICMP-SOURCE-QUENCH-NOT-SENT", rfc=6633, section="3", level=MUST, layer=3, needs=("sockets",), also=(1122,))
+@case("ICMP-SOURCE-QUENCH-NOT-SENT", title="SUT sends no Source Quench when it drops datagrams", rfc=6633, section="3", level=MUST, layer=3, needs=("sockets",), also=(1122,))
 def test_sut_sends_no_source_quench_when_it_drops_datagrams(lan):
     """A host that has to drop incoming datagrams for lack of buffer space sends no Source Quench.
 

@@ -198,7 +198,7 @@ def test_host_uses_plateau_table_for_old_style_message(lan):
     )
 
 
-@case("PMTU-HOST-PER-DESTINATION", rfc=1191, section="6.2", level=SHOULD, layer=3, needs=("sockets",))
+@case("PMTU-HOST-PER-DESTINATION", title="Path MTU is kept per destination", rfc=1191, section="6.2", level=SHOULD, layer=3, needs=("sockets",))
 def test_path_mtu_is_kept_per_destination(lan):
     """A Path MTU learned for one destination does not lower the estimate for another destination reached through the same gateway.
 

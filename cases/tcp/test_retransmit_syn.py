@@ -46,7 +46,7 @@ def _train(lan, segments, matcher, count: int, timeout: float, what: str):
     return segments
 
 
-@case("TCP-RETRANSMIT-SYN", rfc=9293, section="3.10.8", level=MUST, layer=4, needs=("sockets",), also=(6298,),
+@case("TCP-RETRANSMIT-SYN", title="Unanswered SYN is retransmitted unchanged", rfc=9293, section="3.10.8", level=MUST, layer=4, needs=("sockets",), also=(6298,),
       waits="the initial retransmission timeout (1 s)")
 def test_unanswered_syn_is_retransmitted_unchanged(lan):
     """An unanswered SYN is retransmitted: the same segment, with the same initial sequence number,
@@ -71,7 +71,7 @@ def test_unanswered_syn_is_retransmitted_unchanged(lan):
     )
 
 
-@case("TCP-RETRANSMIT-SYN-INITIAL-RTO", rfc=6298, section="2.1", level=SHOULD, layer=4, needs=("sockets",),
+@case("TCP-RETRANSMIT-SYN-INITIAL-RTO", title="Initial RTO is one second", rfc=6298, section="2.1", level=SHOULD, layer=4, needs=("sockets",),
       waits="the initial retransmission timeout (1 s)")
 def test_initial_rto_is_one_second(lan):
     """Before any RTT measurement the RTO is 1 second: the first SYN retransmission comes about 1 s
@@ -81,8 +81,9 @@ def test_initial_rto_is_one_second(lan):
     assert 0.9 <= gap <= 1.5, f"the initial RTO should be 1 s; the SYN was retransmitted after {gap:.3f} s"
 
 
-@case("TCP-RETRANSMIT-SYN-BACKOFF", rfc=1122, section="4.2.3.1", level=SHOULD, layer=4, needs=("sockets",),
-      also=(6298,), waits="two SYN retransmission timeouts (1 s + 2 s; up to 2.5 times the first for the second)")
+@case("TCP-RETRANSMIT-SYN-BACKOFF", title="SYN retransmission timer backs off", rfc=1122, section="4.2.3.1", level=SHOULD,
+      layer=4, needs=("sockets",), also=(6298,),
+      waits="two SYN retransmission timeouts (1 s + 2 s; up to 2.5 times the first for the second)")
 def test_syn_retransmission_timer_backs_off(lan):
     """SYN retransmission uses the data algorithm, whose RTO doubles on each expiry: the second SYN
     retransmission waits about twice as long as the first (at least 1.6 times, for timer slack).
@@ -108,7 +109,7 @@ def synack_train(lan, count: int, timeout: float):
     return _train(lan, synacks, lambda: peer.from_sut("SA"), count, timeout, "SYN-ACK")
 
 
-@case("TCP-RETRANSMIT-SYNACK", rfc=9293, section="3.10.8", level=MUST, layer=4, needs=("sockets",), also=(6298,),
+@case("TCP-RETRANSMIT-SYNACK", title="Unanswered SYN-ACK is retransmitted", rfc=9293, section="3.10.8", level=MUST, layer=4, needs=("sockets",), also=(6298,),
       waits="the initial retransmission timeout (1 s)")
 def test_unanswered_syn_ack_is_retransmitted(lan):
     """A SYN-ACK that is not acknowledged is retransmitted with the same sequence and
@@ -127,8 +128,9 @@ def test_unanswered_syn_ack_is_retransmitted(lan):
     )
 
 
-@case("TCP-RETRANSMIT-SYNACK-BACKOFF", rfc=1122, section="4.2.3.1", level=SHOULD, layer=4, needs=("sockets",),
-      also=(6298,), waits="two SYN-ACK retransmission timeouts (1 s + 2 s; up to 2.5 times the first for the second)")
+@case("TCP-RETRANSMIT-SYNACK-BACKOFF", title="SYN-ACK retransmission timer backs off", rfc=1122, section="4.2.3.1",
+      level=SHOULD, layer=4, needs=("sockets",), also=(6298,),
+      waits="two SYN-ACK retransmission timeouts (1 s + 2 s; up to 2.5 times the first for the second)")
 def test_syn_ack_retransmission_timer_backs_off(lan):
     """The SYN-ACK is a SYN segment too, retransmitted with the data algorithm: the second SYN-ACK
     retransmission waits at least 1.6 times as long as the first (RFC 1122 4.2.3.1, a SHOULD)."""

@@ -86,7 +86,7 @@ def _still_established(sock, what):
 
 # --- RST (section 3) ---------------------------------------------------------------------------
 
-@case("TCP-5961-RST-EXACT", rfc=5961, section="3.2", level=MUST, layer=4, also=(9293,), needs=("sockets",))
+@case("TCP-5961-RST-EXACT", title="RST at RCV.NXT resets the connection", rfc=5961, section="3.2", level=MUST, layer=4, also=(9293,), needs=("sockets",))
 def test_rst_at_rcv_nxt_resets_connection(lan):
     """A RST whose sequence number is exactly RCV.NXT resets the connection: the application sees ECONNRESET and the state is CLOSED."""
     tcp, sock, _ = established(lan)
@@ -98,7 +98,7 @@ def test_rst_at_rcv_nxt_resets_connection(lan):
     assert state == "CLOSED", f"after the exact RST the connection must be CLOSED; it is {state}"
 
 
-@case("TCP-5961-RST-IN-WINDOW", rfc=5961, section="3.2", level=MUST, layer=4, needs=("sockets",), optional=PROTECTION)
+@case("TCP-5961-RST-IN-WINDOW", title="In-window RST not at RCV.NXT gets a challenge ACK", rfc=5961, section="3.2", level=MUST, layer=4, needs=("sockets",), optional=PROTECTION)
 def test_in_window_rst_not_exact_gets_challenge_ack(lan):
     """A RST inside the receive window but not at RCV.NXT draws a challenge ACK and leaves the connection as it was."""
     tcp, sock, _ = established(lan)
@@ -106,7 +106,7 @@ def test_in_window_rst_not_exact_gets_challenge_ack(lan):
     _still_established(sock, "an inexact RST")
 
 
-@case("TCP-5961-RST-IN-WINDOW-FAR", rfc=5961, section="3.2", level=MUST, layer=4, needs=("sockets",), optional=PROTECTION)
+@case("TCP-5961-RST-IN-WINDOW-FAR", title="In-window RST far from RCV.NXT gets a challenge ACK", rfc=5961, section="3.2", level=MUST, layer=4, needs=("sockets",), optional=PROTECTION)
 def test_in_window_rst_far_from_rcv_nxt_gets_challenge_ack(lan):
     """A RST+ACK deep inside the receive window (1000 bytes past RCV.NXT) draws a challenge ACK and does not reset."""
     tcp, sock, _ = established(lan)
@@ -114,7 +114,7 @@ def test_in_window_rst_far_from_rcv_nxt_gets_challenge_ack(lan):
     _still_established(sock, "an inexact RST")
 
 
-@case("TCP-5961-RST-OUT-OF-WINDOW", rfc=5961, section="3.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-5961-RST-OUT-OF-WINDOW", title="RST outside the window is dropped silently", rfc=5961, section="3.2", level=MUST, layer=4, needs=("sockets",))
 def test_rst_outside_window_is_dropped_silently(lan):
     """A RST outside the receive window is silently dropped: no ACK, no reset."""
     tcp, sock, _ = established(lan)
@@ -123,7 +123,7 @@ def test_rst_outside_window_is_dropped_silently(lan):
     _still_established(sock, "an out-of-window RST")
 
 
-@case("TCP-5961-RST-BELOW-WINDOW", rfc=5961, section="3.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-5961-RST-BELOW-WINDOW", title="RST just below the window is dropped silently", rfc=5961, section="3.2", level=MUST, layer=4, needs=("sockets",))
 def test_rst_just_below_window_is_dropped_silently(lan):
     """A RST one below RCV.NXT (left of the receive window) is silently dropped: no ACK, no reset."""
     tcp, sock, _ = established(lan)
@@ -136,7 +136,7 @@ def test_rst_just_below_window_is_dropped_silently(lan):
 
 # --- SYN (section 4) ---------------------------------------------------------------------------
 
-@case("TCP-5961-SYN-IN-WINDOW", rfc=5961, section="4.2", level=MUST, layer=4, also=(9293,), needs=("sockets",), optional=PROTECTION)
+@case("TCP-5961-SYN-IN-WINDOW", title="SYN in ESTABLISHED gets a challenge ACK", rfc=5961, section="4.2", level=MUST, layer=4, also=(9293,), needs=("sockets",), optional=PROTECTION)
 def test_syn_in_established_gets_challenge_ack(lan):
     """A SYN at RCV.NXT on an established connection draws a challenge ACK and neither resets nor restarts the connection."""
     tcp, sock, _ = established(lan)
@@ -144,7 +144,7 @@ def test_syn_in_established_gets_challenge_ack(lan):
     _still_established(sock, "a SYN in ESTABLISHED")
 
 
-@case("TCP-5961-SYN-OUT-OF-WINDOW", rfc=5961, section="4.2", level=MUST, layer=4, needs=("sockets",), optional=PROTECTION)
+@case("TCP-5961-SYN-OUT-OF-WINDOW", title="SYN outside the window gets a challenge ACK", rfc=5961, section="4.2", level=MUST, layer=4, needs=("sockets",), optional=PROTECTION)
 def test_syn_outside_window_gets_challenge_ack(lan):
     """A SYN far outside the receive window on an established connection also draws a challenge ACK, irrespective of its sequence number."""
     tcp, sock, _ = established(lan)
@@ -152,7 +152,7 @@ def test_syn_outside_window_gets_challenge_ack(lan):
     _still_established(sock, "a SYN in ESTABLISHED")
 
 
-@case("TCP-5961-SYN-DATA-DROPPED", rfc=5961, section="4.2", level=MUST, layer=4, needs=("sockets",), optional=PROTECTION)
+@case("TCP-5961-SYN-DATA-DROPPED", title="SYN with data in ESTABLISHED is dropped", rfc=5961, section="4.2", level=MUST, layer=4, needs=("sockets",), optional=PROTECTION)
 def test_syn_with_data_in_established_is_dropped(lan):
     """After the challenge ACK for a SYN in ESTABLISHED the segment is dropped: data it carries is not delivered."""
     tcp, sock, _ = established(lan)
@@ -163,7 +163,7 @@ def test_syn_with_data_in_established_is_dropped(lan):
 
 # --- ACK (section 5) ---------------------------------------------------------------------------
 
-@case("TCP-5961-ACK-TOO-OLD", rfc=5961, section="5.2", level=MUST, layer=4, needs=("sockets",), optional=PROTECTION)
+@case("TCP-5961-ACK-TOO-OLD", title="ACK below the acceptable range is dropped with an ACK", rfc=5961, section="5.2", level=MUST, layer=4, needs=("sockets",), optional=PROTECTION)
 def test_ack_below_acceptable_range_is_dropped_with_ack(lan):
     """A segment whose ACK is below SND.UNA - MAX.SND.WND is discarded and answered with an ACK: its data is not delivered."""
     tcp, sock, _ = established(lan, window=TESTER_WINDOW)
@@ -181,7 +181,7 @@ def test_ack_below_acceptable_range_is_dropped_with_ack(lan):
     assert got == b"", f"the segment must be discarded; the application read {got!r}"
 
 
-@case("TCP-5961-ACK-UNSENT", rfc=5961, section="5.2", level=MUST, layer=4, also=(9293,), needs=("sockets",))
+@case("TCP-5961-ACK-UNSENT", title="ACK of unsent data is dropped with an ACK", rfc=5961, section="5.2", level=MUST, layer=4, also=(9293,), needs=("sockets",))
 def test_ack_of_unsent_data_is_dropped_with_ack(lan):
     """A segment whose ACK acknowledges data not yet sent (SEG.ACK > SND.NXT) is discarded and answered with an ACK: its data is not delivered."""
     tcp, sock, _ = established(lan)
@@ -191,7 +191,7 @@ def test_ack_of_unsent_data_is_dropped_with_ack(lan):
     assert got == b"", f"the segment must be discarded; the application read {got!r}"
 
 
-@case("TCP-5961-ACK-OLD-IN-RANGE", rfc=5961, section="5.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-5961-ACK-OLD-IN-RANGE", title="Old ACK within range is accepted", rfc=5961, section="5.2", level=MUST, layer=4, needs=("sockets",))
 def test_old_ack_within_range_is_accepted(lan):
     """A segment whose ACK is old but within SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT is acceptable: its data is delivered.
 
@@ -214,7 +214,7 @@ def test_old_ack_within_range_is_accepted(lan):
     assert got == b"old but acceptable", f"a duplicate ACK within the acceptable range does not make the segment unacceptable; the application read {got!r}"
 
 
-@case("TCP-5961-RST-SYN-RECEIVED", rfc=5961, section="3.2", level=MUST, layer=4, needs=("sockets",), optional=PROTECTION)
+@case("TCP-5961-RST-SYN-RECEIVED", title="Inexact RST in SYN-RECEIVED gets a challenge ACK", rfc=5961, section="3.2", level=MUST, layer=4, needs=("sockets",), optional=PROTECTION)
 def test_inexact_rst_in_syn_received_gets_challenge_ack(lan):
     """In SYN-RECEIVED too, a RST inside the window but not at RCV.NXT draws a challenge ACK instead of a reset, and the handshake can still complete.
 

@@ -12,7 +12,7 @@ from conformance.tcp import payload
 PROBE_TIMEOUT = 2.5  # the first probe comes after one RTO (1 s before any RTT sample), with room for a busy machine
 
 
-@case("TCP-WINDOW-RESPECTED", rfc=9293, section="3.8.6", level=MUST, layer=4, needs=("sockets",), also=(1122,))
+@case("TCP-WINDOW-RESPECTED", title="SUT sends no data beyond the offered window", rfc=9293, section="3.8.6", level=MUST, layer=4, needs=("sockets",), also=(1122,))
 def test_sut_sends_no_data_beyond_the_offered_window(lan):
     """The SUT sends no data beyond the right edge of the window the peer offered (SND.UNA + SND.WND).
 
@@ -31,7 +31,7 @@ def test_sut_sends_no_data_beyond_the_offered_window(lan):
            f"the peer offered 1000 octets, so the SUT must not send past {edge:#x}")
 
 
-@case("TCP-WINDOW-ZERO-PROBED", rfc=9293, section="3.8.6.1", level=MUST, layer=4, needs=("sockets",),
+@case("TCP-WINDOW-ZERO-PROBED", title="SUT probes a zero window", rfc=9293, section="3.8.6.1", level=MUST, layer=4, needs=("sockets",),
       also=(1122,), waits="one retransmission timeout before the first probe (0.2-1 s)")
 def test_sut_probes_a_zero_window(lan):
     """When the peer offers a zero window and data is waiting, the SUT probes the window, and
