@@ -18,7 +18,7 @@ CLOSED_UDP_PORT = 7409
 TESTER_TCP_PORT = 40409
 
 
-@case("IP4-TTL-NEVER-ZERO-OWN-MESSAGES", rfc=1122, section="3.2.1.7", level=MUST, layer=3)
+@case("IP4-TTL-NEVER-ZERO-OWN-MESSAGES", title="The stack's own messages never carry TTL 0", rfc=1122, section="3.2.1.7", level=MUST, layer=3)
 def test_host_never_sends_ttl_zero_in_the_messages_its_stack_makes(lan):
     """A host sends no datagram with TTL zero, the messages its own stack makes in answer included: an Echo Reply, a TCP reset, a Port Unreachable.
 
