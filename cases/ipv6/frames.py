@@ -11,12 +11,21 @@ Type 253): a node that is not configured for an experiment recognises none of th
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
+import socket
 import struct
 from collections.abc import Iterable
 
 from scapy.layers.inet import UDP
-from scapy.layers.inet6 import ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ParamProblem, IPv6
+from scapy.layers.inet6 import (
+    ICMPv6DestUnreach,
+    ICMPv6EchoReply,
+    ICMPv6EchoRequest,
+    ICMPv6ParamProblem,
+    ICMPv6TimeExceeded,
+    IPv6,
+)
 from scapy.packet import Packet, Raw
 
 from conformance.delivery import held_before_control
@@ -169,8 +178,6 @@ def option(kind: int, data: bytes = b"\x00\x00\x00\x00") -> bytes:
 def routing_header(next_header: int, routing_type: int, segments_left: int, addresses: list[str]) -> bytes:
     """A Routing header of `routing_type` with a type-0 style body: 4 reserved octets, then the
     addresses (16 octets each)."""
-    import ipaddress
-
     body = b"".join(ipaddress.IPv6Address(a).packed for a in addresses)
     return bytes([next_header, len(body) // 8, routing_type, segments_left]) + bytes(4) + body
 
@@ -182,8 +189,6 @@ def fragment_header(next_header: int, offset: int, more: bool, ident: int) -> by
 
 def ipv6_header(src: str, dst: str, next_header: int, payload_len: int, *, hlim: int = 64, version: int = 6,
                 tc: int = 0, fl: int = 0) -> bytes:
-    import ipaddress
-
     first = (version << 28) | (tc << 20) | fl
     return (struct.pack("!IHBB", first, payload_len, next_header, hlim) + ipaddress.IPv6Address(src).packed
             + ipaddress.IPv6Address(dst).packed)
@@ -214,8 +219,6 @@ def checksum(data: bytes) -> int:
 
 
 def pseudo_header(src: str, dst: str, length: int, next_header: int) -> bytes:
-    import ipaddress
-
     return (ipaddress.IPv6Address(src).packed + ipaddress.IPv6Address(dst).packed
             + struct.pack("!I3xB", length, next_header))
 
@@ -264,3 +267,48 @@ def answered(net, stimulus: bytes | Packet, matcher: Matcher, why: str) -> Packe
     got = net.tester.before_fence(matcher, stimulus=stimulus)
     assert got is not None, f"{why}; nothing like {matcher.describe()} came back before the answer to the echo fence sent after it"
     return got
+
+
+CLOSED_PORT = 7699  # a UDP port nothing on the SUT listens on
+
+
+def udp(net, data: bytes, *, dport: int = SUT_PORT, sport: int = TESTER_PORT, src: str | None = None,
+        dst: str | None = None, hlim: int = 64) -> Packet:
+    """A UDP datagram from the tester to the SUT (or `src`/`dst`)."""
+    return (IPv6(src=src or net.tester.ip6, dst=dst or sut_ip(net), hlim=hlim) / UDP(sport=sport, dport=dport)
+            / Raw(data))
+
+
+def dest_unreachable(net, code: int, *, dst: str | None = None) -> Matcher:
+    return like(IPv6(dst=dst or net.tester.ip6) / ICMPv6DestUnreach(code=code),
+                name=f"a Destination Unreachable code {code}")
+
+
+def time_exceeded(net, code: int) -> Matcher:
+    return like(IPv6(dst=net.tester.ip6) / ICMPv6TimeExceeded(code=code), name=f"a Time Exceeded code {code}")
+
+
+IPV6_RECVERR = 25  # Linux <linux/in6.h>
+SO_EE_ORIGIN_ICMP6 = 3
+
+
+def error_report(sock) -> tuple[int, int, int, int] | None:
+    """The first ICMPv6 error an application reads from its socket's error queue (asked for with
+    IPV6_RECVERR): (errno, origin, type, code), or None when the queue is empty."""
+    try:
+        _data, ancillary, _flags, _addr = sock.recvmsg(flags=socket.MSG_ERRQUEUE, timeout=0)
+    except TimeoutError:
+        return None
+    reports = [value for level, kind, value in ancillary if level == socket.IPPROTO_IPV6 and kind == IPV6_RECVERR]
+    if not reports:
+        return None
+    errno_, origin, icmp_type, code = struct.unpack_from("=IBBB", reports[0])
+    return errno_, origin, icmp_type, code
+
+
+def icmp6_message(src: str, dst: str, icmp_type: int, code: int, body: bytes) -> bytes:
+    """Any ICMPv6 message (type, code, 2 octets of checksum, then `body`) with its checksum over
+    the pseudo-header of src and dst: for types scapy has no class for."""
+    raw = bytearray(bytes([icmp_type, code, 0, 0]) + body)
+    raw[2:4] = checksum(pseudo_header(src, dst, len(raw), NH_ICMPV6) + bytes(raw)).to_bytes(2, "big")
+    return bytes(raw)
