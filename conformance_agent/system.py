@@ -6,11 +6,12 @@ from __future__ import annotations
 import ipaddress
 import platform
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
 from conformance_agent import knobs
-from conformance_agent.protocol import INVALID, UNSUPPORTED, AgentError
+from conformance_agent.protocol import FAILED, INVALID, UNSUPPORTED, AgentError
 from conformance_agent.rtnl import ROUTE_TYPES, Rtnl
 
 TCP_STATES = {1: "ESTABLISHED", 2: "SYN-SENT", 3: "SYN-RECEIVED", 4: "FIN-WAIT-1", 5: "FIN-WAIT-2", 6: "TIME-WAIT",
@@ -102,9 +103,23 @@ class System:
         iface = ipaddress.ip_interface(cidr)
         index = self.ifindex(interface)
         self.rtnl.address(op, index, str(iface.ip), iface.network.prefixlen, nodad=iface.version == 6)
+        if op == "add" and iface.version == 6:
+            self._await_usable(index, str(iface.ip))
         back = "del" if op == "add" else "add"
         self.undo.append((f"address {op} {cidr} {interface}",
                           lambda: self.rtnl.address(back, index, str(iface.ip), iface.network.prefixlen)))
+
+    def _await_usable(self, index: int, address: str, timeout: float = 2.0) -> None:
+        """An IPv6 address, even one added without Duplicate Address Detection, is not yet the
+        node's own when the request returns: the kernel's address work installs its local route
+        a moment later, and until then a packet to it is not delivered. Answer once it is."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            mine = [a for a in self.rtnl.addresses() if a["index"] == index and a["address"] == address]
+            if mine and not mine[0]["tentative"] and self.rtnl.route_get(address)["type"] == ROUTE_TYPES["local"]:
+                return
+            time.sleep(0.0002)
+        raise AgentError(FAILED, f"the address {address} was not usable {timeout:g} s after it was added")
 
     def link_set(self, interface: str, up: bool | None, mtu: int | None, mac: str | None = None) -> None:
         index = self.ifindex(interface)
