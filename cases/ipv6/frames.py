@@ -297,7 +297,7 @@ def error_report(sock) -> tuple[int, int, int, int] | None:
     IPV6_RECVERR): (errno, origin, type, code), or None when the queue is empty."""
     try:
         _data, ancillary, _flags, _addr = sock.recvmsg(flags=socket.MSG_ERRQUEUE, timeout=0)
-    except TimeoutError:
+    except (TimeoutError, BlockingIOError):  # an empty error queue: EAGAIN
         return None
     reports = [value for level, kind, value in ancillary if level == socket.IPPROTO_IPV6 and kind == IPV6_RECVERR]
     if not reports:
