@@ -255,6 +255,9 @@ FIXTURE_NEEDS = {
     "pmtu_routed": ("second_segment", "control"),
     "multipath": ("netns",),
     "tuntap": ("netns",),
+    "lan6": ("segment",),
+    "routed6": ("second_segment",),
+    "pmtu_routed6": ("second_segment", "control"),
 }
 BASE_FIXTURES = {"case_record", "sut_target"}
 

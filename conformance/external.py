@@ -410,6 +410,22 @@ class Attachment:
                 return candidate
         return link.tester_ip
 
+    def tester_ip6(self, link: Link) -> str | None:
+        """The tester's IPv6 address on a link for this case: as `tester_ip`, a fresh one per case
+        on the tester's own side of a segment (the link's /64, ::100 to ::163 hex), so that
+        per-peer state the SUT keeps across cases (ICMPv6 rate-limit tokens) starts anew."""
+        if link.tester_ip6 is None or link.sut_ip6 is None:
+            return None
+        if link.role == "far":
+            return link.tester_ip6
+        net = ipaddress.IPv6Network(f"{link.sut_ip6}/64", strict=False)
+        taken = {ipaddress.IPv6Address(link.sut_ip6)}
+        for step in range(100):
+            candidate = net.network_address + 0x100 + (self.cases_run + step) % 100
+            if candidate not in taken:
+                return str(candidate)
+        return link.tester_ip6
+
     def _port(self, capture: Capture, link: Link, name: str = "tester") -> Port:
         port = Port(name, capture, ns=self.ns, ifname=link.interface, mac=self.tester_macs[link.interface],
                     ip=self.tester_ip(link))
