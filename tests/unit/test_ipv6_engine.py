@@ -15,6 +15,7 @@ from scapy.layers.l2 import Ether
 from conformance import sut_file
 from conformance.agent import Channel
 from conformance.control import SutControl
+from conformance.external import Attachment, GuardRefusal
 from conformance.sut import SutError
 from conformance.wire import Capture, Port
 from conformance_agent import knobs
@@ -197,3 +198,37 @@ def test_ipv6_link_keys_are_checked(tmp_path, extra, message):
     with pytest.raises(SutError, match=message) as failure:
         load(tmp_path, extra)
     assert "line" in str(failure.value)
+
+
+def _attachment(tmp_path, extra_lan: str = "") -> Attachment:
+    path = tmp_path / "dut.toml"
+    path.write_text(LINK6 + 'sut_ip6 = "2001:db8::1"\ntester_ip6 = "2001:db8::2"\n' + extra_lan
+                    + '[links.far]\ntap = "t1"\nsut_ip = "198.18.2.1"\ntester_ip = "198.18.2.2"\n'
+                    + 'sut_ip6 = "2001:db8:2::1"\ntester_ip6 = "2001:db8:2::2"\n'
+                    + '[links.near]\ntap = "t0"\nsut_ip = "198.18.1.1"\ntester_ip = "198.18.1.2"\n')
+    return Attachment(sut_file.load(path))
+
+
+def test_each_case_speaks_from_a_fresh_tester_ipv6_address_on_its_own_side(tmp_path):
+    attachment = _attachment(tmp_path)
+    lan, far = attachment.target.link("lan"), attachment.target.link("far")
+    first = attachment.tester_ip6(lan)
+    attachment.cases_run += 1
+    second = attachment.tester_ip6(lan)
+    assert first != second and first.startswith("2001:db8::") and second != "2001:db8::1"
+    assert attachment.tester_ip6(far) == "2001:db8:2::2", "the far host keeps its address: cases name it"
+    assert attachment.tester_ip6(attachment.target.link("near")) is None, "a link without IPv6 addresses has none"
+
+
+def test_the_send_guard_keeps_ipv6_to_the_links_and_the_suites_ranges(tmp_path):
+    attachment = _attachment(tmp_path)
+    lan = attachment.target.link("lan")
+    attachment.sut_macs[lan.interface] = SUT_MAC
+
+    def frame(dst: str) -> bytes:
+        return bytes(Ether(src=TESTER_MAC, dst=SUT_MAC) / IPv6(src="2001:db8::2", dst=dst))
+
+    for ok in ("2001:db8::1", "2001:db8:2::2", "fe80::1", "ff02::1", "2001:db8:ff::9"):
+        attachment._guard(lan, frame(ok))
+    with pytest.raises(GuardRefusal, match="2001:4860::8888"):
+        attachment._guard(lan, frame("2001:4860::8888"))
