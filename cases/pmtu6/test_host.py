@@ -58,12 +58,13 @@ class Sender:
             pieces.append(self.lan6.tester.expect(like(IPv6(dst=self.remote) / IPv6ExtHdrFragment(id=ident))))
         return pieces
 
-    def too_big(self, packet, mtu: int) -> None:
+    def too_big(self, packet, mtu: int, code: int = 0) -> None:
         """Answer `packet` with Packet Too Big from the router, MTU `mtu`, and wait until the SUT
         has handled it; clear the error a connected socket may hold for the application."""
         raw = bytes(packet[IPv6])[: MIN_MTU - 48]
         self.lan6.tester.send(Ether(src=self.lan6.gateway.mac, dst=self.lan6.sut.mac)
-                              / IPv6(src=self.lan6.gateway.ip, dst=self.lan6.sut.ip) / ICMPv6PacketTooBig(mtu=mtu) / Raw(raw))
+                              / IPv6(src=self.lan6.gateway.ip, dst=self.lan6.sut.ip)
+                              / ICMPv6PacketTooBig(mtu=mtu, code=code) / Raw(raw))
         self.lan6.tester.handled()
         self.sock.error()
 
@@ -111,6 +112,23 @@ def test_host_reduces_its_packets_after_packet_too_big(lan6):
     sender.too_big(first[0], 1300)
     again = sender.send()
     assert largest(again) <= 1300, f"after Packet Too Big with MTU 1300, a {largest(again)}-octet packet left on the path"
+    assert sender.path_mtu() == 1300, f"the socket's path MTU must read 1300; IPV6_MTU reads {sender.path_mtu()}"
+
+
+@case("PMTU6-HOST-CODE-IGNORED", rfc=4443, section="3.2", level=MUST, layer=3, needs=("sockets",), also=(8201,),
+      optional=PMTUD)
+def test_packet_too_big_with_a_non_zero_code_is_honoured(lan6):
+    """A Packet Too Big whose Code is not zero is honoured like any other: the code is ignored by the receiver.
+
+    RFC 4443 3.2: Code is "Set to 0 (zero) by the originator and ignored by the receiver". A
+    Packet Too Big with Code 7 and MTU 1300: the next 1400-octet datagram must leave in pieces
+    of at most 1300 octets, and IPV6_MTU read 1300.
+    """
+    sender = Sender(lan6)
+    first = first_whole(sender)
+    sender.too_big(first[0], 1300, code=7)
+    again = sender.send()
+    assert largest(again) <= 1300, f"after Packet Too Big (code 7) with MTU 1300, a {largest(again)}-octet packet left on the path"
     assert sender.path_mtu() == 1300, f"the socket's path MTU must read 1300; IPV6_MTU reads {sender.path_mtu()}"
 
 

@@ -181,6 +181,8 @@ MUTATIONS = (
                                       "ICMP6-PP-NOTIFY": FAIL, "PMTU6-HOST-NOTIFY": FAIL, "PMTU6-HOST-LOWERS": FAIL,
                                       "PMTU6-HOST-TCP-RESEGMENTS": FAIL},
              input=("icmpv6 type { 127, destination-unreachable, time-exceeded, parameter-problem, packet-too-big } drop",)),
+    Mutation("packet too big with a code refused", {"PMTU6-HOST-CODE-IGNORED": FAIL},
+             ingress=("icmpv6 type packet-too-big icmpv6 code != 0 drop",)),
     Mutation("packet too big below 1280 taken", {"PMTU6-HOST-BELOW-MINIMUM-DISCARDED": FAIL},
              ingress=("icmpv6 type packet-too-big icmpv6 mtu 1000 icmpv6 mtu set 1300",)),
     Mutation("TCP over IPv6 answers wrong", {"TCP6-MSS-FROM-MTU": FAIL, "TCP6-MSS-IN-SYN": FAIL, "TCP6-RST-CLOSED-SYN": FAIL,
