@@ -2,8 +2,6 @@
 what it claims (and only that), its kernel stays silent, fences and controls work over IPv6,
 and the agent's IPv6 additions (sockets, snmp6 counters, IPv6 neighbours) answer."""
 
-import socket
-
 import pytest
 from scapy.layers.inet import UDP
 from scapy.layers.inet6 import (
@@ -39,9 +37,6 @@ def test_an_echo_is_answered_once_the_tester_answers_the_suts_solicitation(lan6)
 
 
 def test_the_gateway_is_resolved_as_a_router(lan6):
-    ns = (Ether(src=lan6.tester.mac, dst=lan6.sut.mac) / IPv6(src=lan6.tester.ip6, dst=lan6.sut.ip, hlim=64)
-          / UDP(sport=1, dport=9) / Raw(b"x"))
-    lan6.tester.send(ns)
     off_link = lan6.app.udp(0, connect=("2001:db8:ff::9", 9))
     off_link.send(b"through the gateway")
     got = lan6.tester.expect(like(Ether(dst=lan6.gateway.mac) / IPv6(dst="2001:db8:ff::9") / UDP(dport=9)))
@@ -87,7 +82,7 @@ def test_the_tester_kernel_stays_silent(lan6):
 
 def test_sockets_and_counters_over_ipv6(lan6):
     sock = lan6.app.udp(7000)
-    assert sock.local == [lan6.sut.ip, 7000] or tuple(sock.local) == (lan6.sut.ip, 7000)
+    assert sock.local == (lan6.sut.ip, 7000)
     before = lan6.control.counters("snmp6")
     assert "Ip6.InReceives" in before and "Icmp6.OutErrors" in before and "Udp6.InDatagrams" in before
     lan6.tester.send(Ether(src=lan6.tester.mac, dst=lan6.sut.mac) / IPv6(src=lan6.tester.ip6, dst=lan6.sut.ip)
@@ -133,4 +128,3 @@ def test_a_control_that_does_not_cross_is_inconclusive(routed6):
 def test_no_match_reads_the_ipv6_fields(lan6):
     with pytest.raises(NoMatch, match="ICMPv6EchoReply.id"):
         lan6.tester.exchange(echo6(lan6, 8), expect=like(ICMPv6EchoReply(id=9)), timeout=0.2)
-    assert socket.AF_INET6
