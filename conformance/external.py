@@ -53,14 +53,16 @@ TESTER_MACS = {"lan": "02:00:00:00:02:02", "near": "02:00:00:00:11:02", "far": "
 PROBE_TIMEOUT = 1.0
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 # IPv4 destinations the suite may send to through an external SUT besides its links' own
-# subnets: the test range, and addresses nothing routes (this network, loopback, multicast,
-# reserved and broadcast). A stack that forwards beyond its links (a NAT like libslirp) must
-# never be handed a datagram for a real address.
-SAFE_DESTINATIONS = tuple(ipaddress.IPv4Network(n) for n in ("198.18.0.0/15", "0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3"))
-# The same for IPv6: the documentation prefix, link-local and multicast (a router forwards
-# neither beyond the link, nor a multicast packet without a multicast route), loopback and
-# unspecified.
-SAFE_DESTINATIONS6 = tuple(ipaddress.IPv6Network(n) for n in ("2001:db8::/32", "fe80::/10", "ff00::/8", "::1/128", "::/128"))
+# subnets: addresses nothing routes (this network, loopback, multicast, reserved, broadcast),
+# and, where the SUT runs in the suite's private namespace with nothing but the suite's TAPs, the
+# whole test range. A stack that forwards beyond its links (a router with an uplink, a NAT like
+# libslirp) must never be handed a datagram for an address a real host could have.
+UNROUTED = tuple(ipaddress.IPv4Network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3"))
+TEST_RANGE = ipaddress.IPv4Network("198.18.0.0/15")
+# The same for IPv6: link-local unicast, interface- and link-scope multicast (no router sends
+# them beyond the link), loopback and unspecified; the documentation prefix only in private.
+UNROUTED6 = tuple(ipaddress.IPv6Network(n) for n in ("fe80::/10", "ff01::/16", "ff02::/16", "::1/128", "::/128"))
+TEST_RANGE6 = ipaddress.IPv6Network("2001:db8::/32")
 
 
 class GuardRefusal(NotApplicable):
@@ -464,7 +466,7 @@ class Attachment:
     def _guard(self, link: Link, data: bytes) -> None:
         """What the suite may send on an external SUT's wire: to the SUT's MAC or a group MAC
         (any unicast MAC on a TAP the suite made, where the SUT is the only other station), and
-        IPv4 only to the links' subnets or to addresses nothing routes."""
+        IPv4 and IPv6 only to the links' subnets or to addresses nothing routes."""
         dst_mac = ":".join(f"{b:02x}" for b in data[:6])
         private = self.target.kind == "tap" and bool(self.target.command)
         if not data[0] & 1 and dst_mac != self.sut_macs.get(link.interface) and not private:
@@ -473,13 +475,17 @@ class Attachment:
         if data[12:14] == b"\x08\x00" and len(data) >= 34 and data[14] >> 4 == 4:
             dst = ipaddress.IPv4Address(data[30:34])
             subnets = [ipaddress.IPv4Network(f"{x.sut_ip}/{x.prefixlen}", strict=False) for x in self.target.links]
-            if not any(dst in net for net in (*subnets, *SAFE_DESTINATIONS)):
+            if private:
+                subnets.append(TEST_RANGE)
+            if not any(dst in net for net in (*subnets, *UNROUTED)):
                 raise GuardRefusal(f"the case sends to {dst}, outside the SUT's links and the suite's ranges; through "
                                    f"an external SUT the suite never sends where a real host could be reached")
         if data[12:14] == b"\x86\xdd" and len(data) >= 54 and data[14] >> 4 == 6:
             dst6 = ipaddress.IPv6Address(data[38:54])
             subnets6 = [ipaddress.IPv6Network(f"{x.sut_ip6}/64", strict=False) for x in self.target.links if x.sut_ip6]
-            if not any(dst6 in net for net in (*subnets6, *SAFE_DESTINATIONS6)):
+            if private:
+                subnets6.append(TEST_RANGE6)
+            if not any(dst6 in net for net in (*subnets6, *UNROUTED6)):
                 raise GuardRefusal(f"the case sends to {dst6}, outside the SUT's links and the suite's ranges; through "
                                    f"an external SUT the suite never sends where a real host could be reached")
 

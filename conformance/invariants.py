@@ -355,7 +355,9 @@ def _check_fragments6(fragments6: dict[tuple[bytes, bytes, int], list[tuple[Fram
 
 def reassemble(fragments: list[Datagram]) -> bytes | None:
     """The payload of a datagram whose fragments are all here, each octet once; else None."""
-    pieces = sorted(((f.flags_offset & OFFSET_MASK) * 8, f) for f in fragments)
+    # By offset alone: a SUT that reuses one identification gives equal offsets, and fragments
+    # themselves do not compare.
+    pieces = sorted((((f.flags_offset & OFFSET_MASK) * 8, f) for f in fragments), key=lambda p: p[0])
     out = b""
     for start, frag in pieces:
         if start != len(out):

@@ -25,7 +25,7 @@ from conformance import __version__, ordering, pcap, runs, sut_options
 from conformance.catalog import CaseInfo, CatalogError, Filter, Level, check_unique, info_of, needs_of
 from conformance.netns import Namespace, can_create_namespaces
 from conformance.record import CAPTURE_KEY, SUT_KEY, CaseRecord
-from conformance.report.model import make_results, point_latest, write_results
+from conformance.report.model import case_key, make_results, point_latest, write_results
 from conformance.sut import NetnsSut, sysctl_snapshot
 from conformance.topology import interface_of
 from conformance.verdict import Inconclusive, NotImplementedBySut, Verdict
@@ -587,7 +587,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for c in sorted(failures, key=lambda c: (order[c["level"]], c["id"])):
         first = (c["message"] or "").splitlines()[0] if c["message"] else ""
         known = "known " if (c.get("baseline") or {}).get("deviation") and c["baseline"]["match"] else ""
-        tr.write_line(f"{known}{c['outcome'].upper():5} {c['level']:6} {c['id']}: {first}"[:200])
+        tr.write_line(f"{known}{c['outcome'].upper():5} {c['level']:6} {case_key(c)}: {first}"[:200])
     if state.enabled:
         tr.write_line(f"results: {state.run_dir / 'results.json'}")
     _report_summary(tr, config)

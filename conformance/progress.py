@@ -32,6 +32,7 @@ class Progress:
         self.tty = sys.stdout.isatty()
         self.running: dict[str, float] = {}
         self.verdicts: dict[str, str] = {}
+        self.called: set[str] = set()  # cases whose call phase ran
 
     def _write(self, text: str) -> None:
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -69,11 +70,14 @@ class Progress:
         verdict = props.get(PROP_VERDICT)
         if verdict and self.verdicts.get(report.nodeid) in (None, "pass"):
             self.verdicts[report.nodeid] = verdict
+        if report.when == "call":
+            self.called.add(report.nodeid)
         if report.when != "teardown":
             return
         final = self.verdicts.pop(report.nodeid, None)
-        if final not in (None, "skip", "inconclusive") and "conformance_sut_died" in props:
+        if report.nodeid in self.called and "conformance_sut_died" in props:
             final = "fail"  # the SUT died during the case (the plugin records it so)
+        self.called.discard(report.nodeid)
         case = props.get(PROP_CASE)
         if final is None or case is None:
             return

@@ -10,6 +10,7 @@ import socket
 
 from cases.tcp.flow import establish, sut_fin, table_state, wait_state
 from conformance.catalog import MUST, case
+from conformance.verdict import Inconclusive
 
 
 def close_wait(lan):
@@ -206,7 +207,15 @@ def test_fin_beyond_a_hole_waits_for_the_missing_data(lan):
     the end of the stream."""
     flow = establish(lan)
     flow.send(b"b" * 100, flags="FPA", seq=flow.offset(100), advance=False)
-    dup = flow.expect(flow.from_sut())
+    try:
+        dup = flow.expect(flow.from_sut())
+    except AssertionError:
+        # The duplicate ACK is RFC 5681 4.2's SHOULD (TCP-DATA-OOO-IMMEDIATE-DUPACK judges it);
+        # without it only the connection's state shows whether the FIN was taken.
+        state = flow.sock.tcp_info().state
+        assert state == "ESTABLISHED", f"a FIN beyond a hole must not be processed yet; the SUT is in {state}"
+        raise Inconclusive("the SUT sent no duplicate ACK for the out-of-order FIN segment (RFC 5681 4.2 SHOULD) and "
+                           "stayed ESTABLISHED, so whether it holds the FIN until the gap is filled cannot be seen") from None
     assert dup["TCP"].ack == flow.peer.snd_nxt, (
         f"a FIN beyond a hole must not be acknowledged (ACK must stay {flow.peer.snd_nxt:#x}); it was {dup['TCP'].ack:#x}"
     )
