@@ -42,6 +42,7 @@ PROTOCOLS = {
     "UDP": "udp",
     "TUN": "tuntap",
     "ADDR": "addresses",
+    "ND": "nd", "SLAAC": "slaac", "MLD": "mld", "ADDRSEL": "addrsel",  # RFC 4861, 4862, 3810, 6724
 }
 ID_PATTERN = re.compile(r"^({})(-[A-Z0-9]+)+$".format("|".join(PROTOCOLS)))
 MARKER = "conformance_case"

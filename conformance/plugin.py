@@ -44,6 +44,7 @@ pytest_plugins = [
     "conformance.fixtures.addresses",
     "conformance.fixtures.mtu",
     "conformance.fixtures.two_gateways",
+    "conformance.fixtures.nd",
     "conformance.invariants",  # every frame from the SUT is held to the invariants
 ]
 
