@@ -46,7 +46,11 @@ def prompt_resolution(host, ip: str = NEIGHBOUR_IP, mac: str = NEIGHBOUR_MAC) ->
 
 def make_reachable(host, ip: str = NEIGHBOUR_IP, mac: str = NEIGHBOUR_MAC) -> None:
     """Resolution answered with a solicited NA: the entry is REACHABLE (RFC 4861 7.2.5)."""
-    n, solicitation = prompt_resolution(host, ip, mac)
+    answering, host.tester.answer_nd = host.tester.answer_nd, False  # this answer is the case's own
+    try:
+        n, solicitation = prompt_resolution(host, ip, mac)
+    finally:
+        host.tester.answer_nd = answering
     host.tester.send(na(mac, ip, dst=solicitation["IPv6"].src, dst_mac=host.sut.mac, S=1, O=1))
     try:
         host.tester.expect(echo_reply(n, to=ip))
@@ -59,15 +63,17 @@ def make_reachable(host, ip: str = NEIGHBOUR_IP, mac: str = NEIGHBOUR_MAC) -> No
 
 def make_stale(host, ip: str = NEIGHBOUR_IP, mac: str = NEIGHBOUR_MAC) -> None:
     """A Neighbor Solicitation from `ip` with its link-layer address: a new entry is STALE
-    (RFC 4861 7.2.3). The SUT's answer is consumed."""
+    (RFC 4861 7.2.3), and DELAY once the SUT's answer has used it (7.3.3): either way not
+    REACHABLE, which is what the cases need. The SUT's answer is consumed."""
     host.tester.send(ns(mac, ip, host.sut.ip6))
     try:
         host.tester.expect(na_to(ip))
     except AssertionError as exc:
         raise Inconclusive(f"precondition not met: the SUT answers a Neighbor Solicitation from {ip} ({exc})") from None
     found = entry(host, ip)
-    if found is None or found.state != "STALE" or found.mac != mac:
-        raise Inconclusive(f"precondition not met: an entry for {ip} at {mac}, STALE, after its solicitation; it is {found}")
+    if found is None or found.state not in ("STALE", "DELAY") or found.mac != mac:
+        raise Inconclusive(f"precondition not met: an entry for {ip} at {mac}, STALE or DELAY, after its solicitation; "
+                           f"it is {found}")
 
 
 def na_to(ip: str) -> Matcher:
