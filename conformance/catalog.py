@@ -42,7 +42,16 @@ PROTOCOLS = {
     "UDP": "udp",
     "TUN": "tuntap",
     "ADDR": "addresses",
-    "ND": "nd", "SLAAC": "slaac", "MLD": "mld", "ADDRSEL": "addrsel",  # RFC 4861, 4862, 3810, 6724
+    # IPv6 (issue 14). Longer prefixes are tried as well as their shorter namesakes (ICMP6 after ICMP).
+    "IP6": "ipv6",
+    "ICMP6": "icmpv6",
+    "PMTU6": "pmtu6",
+    "TCP6": "tcp6",
+    "UDP6": "udp6",
+    "ND": "nd",
+    "SLAAC": "slaac",
+    "MLD": "mld",
+    "ADDRSEL": "addrsel",
 }
 ID_PATTERN = re.compile(r"^({})(-[A-Z0-9]+)+$".format("|".join(PROTOCOLS)))
 MARKER = "conformance_case"

@@ -57,6 +57,10 @@ BROADCAST = "ff:ff:ff:ff:ff:ff"
 # reserved and broadcast). A stack that forwards beyond its links (a NAT like libslirp) must
 # never be handed a datagram for a real address.
 SAFE_DESTINATIONS = tuple(ipaddress.IPv4Network(n) for n in ("198.18.0.0/15", "0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3"))
+# The same for IPv6: the documentation prefix, link-local and multicast (a router forwards
+# neither beyond the link, nor a multicast packet without a multicast route), loopback and
+# unspecified.
+SAFE_DESTINATIONS6 = tuple(ipaddress.IPv6Network(n) for n in ("2001:db8::/32", "fe80::/10", "ff00::/8", "::1/128", "::/128"))
 
 
 class GuardRefusal(NotApplicable):
@@ -316,9 +320,15 @@ class Attachment:
         if link.gateway:
             self.channel.call("route_add", dst="default", gateway=link.gateway, interface=ifname)
             done.append(f"default via {link.gateway}")
+        if link.sut_ip6:
+            self.channel.call("address_add", cidr=f"{link.sut_ip6}/64", interface=ifname)
+            done.append(f"address {link.sut_ip6}/64 on {ifname}")
         if role == "far":
             self.channel.call("knob_set", name="ipv4.forwarding", value="1")
             done.append("ipv4.forwarding=1")
+            if link.sut_ip6:
+                self.channel.call("knob_set", name="ipv6.forwarding", interface="all", value="1")
+                done.append("ipv6.forwarding=1")
         preconditions.append(f"configured through the agent for role {role}: " + ", ".join(done))
 
     def check(self) -> str:
@@ -449,6 +459,12 @@ class Attachment:
             subnets = [ipaddress.IPv4Network(f"{x.sut_ip}/{x.prefixlen}", strict=False) for x in self.target.links]
             if not any(dst in net for net in (*subnets, *SAFE_DESTINATIONS)):
                 raise GuardRefusal(f"the case sends to {dst}, outside the SUT's links and the suite's ranges; through "
+                                   f"an external SUT the suite never sends where a real host could be reached")
+        if data[12:14] == b"\x86\xdd" and len(data) >= 54 and data[14] >> 4 == 6:
+            dst6 = ipaddress.IPv6Address(data[38:54])
+            subnets6 = [ipaddress.IPv6Network(f"{x.sut_ip6}/64", strict=False) for x in self.target.links if x.sut_ip6]
+            if not any(dst6 in net for net in (*subnets6, *SAFE_DESTINATIONS6)):
+                raise GuardRefusal(f"the case sends to {dst6}, outside the SUT's links and the suite's ranges; through "
                                    f"an external SUT the suite never sends where a real host could be reached")
 
     def describe(self) -> dict[str, Any]:

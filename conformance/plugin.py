@@ -44,6 +44,8 @@ pytest_plugins = [
     "conformance.fixtures.addresses",
     "conformance.fixtures.mtu",
     "conformance.fixtures.two_gateways",
+    "conformance.fixtures.lan6",
+    "conformance.fixtures.routed6",
     "conformance.fixtures.nd",
     "conformance.invariants",  # every frame from the SUT is held to the invariants
 ]

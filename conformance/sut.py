@@ -131,6 +131,8 @@ class Link:
     sut_mac: str | None = None  # learned by ARP when not given
     sut_ifname: str | None = None  # the SUT's own name for its end (for knobs, routes, configuration)
     gateway: str | None = None  # the SUT's default gateway on this link; the tester answers for it
+    sut_ip6: str | None = None  # the SUT's IPv6 address on this link (a /64), for the IPv6 cases
+    tester_ip6: str | None = None  # the tester's IPv6 address on this link (same /64)
 
 
 ROLES = ("lan", "near", "far")

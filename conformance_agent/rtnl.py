@@ -32,6 +32,7 @@ IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST, IFA_FLAGS = 1, 2, 4, 8
 RTA_DST, RTA_SRC, RTA_IIF, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC = 1, 2, 3, 4, 5, 6, 7
 RTA_MULTIPATH, RTA_TABLE = 9, 15
 NDA_DST, NDA_LLADDR = 1, 2
+NTF_ROUTER = 0x80  # an IPv6 neighbour that is a router (RFC 4861 IsRouter)
 FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_PRIORITY, FRA_FWMARK, FRA_TABLE = 1, 2, 3, 6, 10, 15
 
 IFF_UP = 0x1
@@ -291,12 +292,12 @@ class Rtnl:
 
     def neighbours(self, family: int = socket.AF_INET) -> Iterator[dict[str, object]]:
         for m in self.dump(RTM_GETNEIGH, NDMSG.pack(family, 0, 0, 0, 0), NDMSG):
-            _family, index, state, _flags, _type = NDMSG.unpack_from(m.body)
+            _family, index, state, flags, _type = NDMSG.unpack_from(m.body)
             if NDA_DST not in m.attrs:
                 continue
             yield {"index": index, "ip": ip_text(m.attrs[NDA_DST]),
                    "mac": mac_text(m.attrs[NDA_LLADDR]) if NDA_LLADDR in m.attrs else None,
-                   "state": NUD_STATES.get(state, hex(state))}
+                   "state": NUD_STATES.get(state, hex(state)), "router": bool(flags & NTF_ROUTER)}
 
     def neighbour(self, op: str, index: int, ip: str, mac: str | None = None, state: str = "PERMANENT") -> None:
         body = NDMSG.pack(family_of(ip), index, NUD_BY_NAME[state], 0, 0)

@@ -16,7 +16,7 @@ from conformance import pcap
 
 SUT_LANE = "SUT"
 # Frames the suite sends or answers on its own, to be told apart from the exchange under test.
-AUXILIARY_NOTES = ("fence", "tester ARP reply")
+AUXILIARY_NOTES = ("fence", "tester ARP reply", "tester neighbor advertisement")
 LINKTYPE_ETHERNET, LINKTYPE_RAW, LINKTYPE_IPV4, LINKTYPE_IPV6 = 1, 101, 228, 229
 MAX_FIELD_TEXT = 200  # a field's text beyond this is cut (the pcap has it whole)
 
