@@ -63,7 +63,8 @@ def formed(host, prefix: str = PREFIX, *, usable: bool = True, timeout: float = 
         time.sleep(0.005)
 
 
-def slaac_address(host, *, valid: int, preferred: int, prefix: str = PREFIX) -> Address6:
-    """An address formed in `prefix` with the given lifetimes (past DAD)."""
-    advertise_prefix(host, prefix, valid=valid, preferred=preferred)
+def slaac_address(host, *, valid: int, preferred: int, prefix: str = PREFIX, lifetime: int = 0) -> Address6:
+    """An address formed in `prefix` with the given lifetimes (past DAD); `lifetime` is the RA's
+    Router Lifetime."""
+    advertise_prefix(host, prefix, lifetime=lifetime, valid=valid, preferred=preferred)
     return formed(host, prefix)
