@@ -11,7 +11,7 @@ where a later rule would pick the other one, so the rule under test decides.
 
 import socket
 
-from scapy.layers.inet6 import IPv6, UDP
+from scapy.layers.inet6 import UDP, IPv6
 
 from cases.nd.frames import same_ip
 from conformance.catalog import MAY, MUST, case
@@ -92,7 +92,7 @@ def test_longest_matching_prefix_wins(nd_host):
     assert same_ip(chosen, SECOND), f"RFC 6724 5 Rule 8: prefer {SECOND}, the longer match; the SUT chose {chosen}"
 
 
-@case("ADDRSEL-RULE5-OUTGOING-INTERFACE", rfc=6724, section="5", level=MUST, layer=3, needs=NEEDS + ("second_segment",))
+@case("ADDRSEL-RULE5-OUTGOING-INTERFACE", rfc=6724, section="5", level=MUST, layer=3, needs=(*NEEDS, "second_segment"))
 def test_address_of_outgoing_interface_is_preferred(nd_router):
     """Rule 5: an address of the interface the packet leaves by wins over one of another interface
     (which Rule 8 would pick)."""
@@ -108,7 +108,7 @@ def test_address_of_outgoing_interface_is_preferred(nd_router):
         f"(the datagram came from {datagram[IPv6].src})")
 
 
-@case("ADDRSEL-LINK-LOCAL-SAME-LINK", rfc=6724, section="4", level=MUST, layer=3, needs=NEEDS + ("second_segment",))
+@case("ADDRSEL-LINK-LOCAL-SAME-LINK", rfc=6724, section="4", level=MUST, layer=3, needs=(*NEEDS, "second_segment"))
 def test_link_local_destination_source_from_same_link(nd_router):
     """For a link-local destination the candidates are the addresses of the outgoing link only:
     the source is that interface's link-local address, never another interface's."""

@@ -76,7 +76,7 @@ def ns(src_mac: str, src: str, target: str, *, dst: str | None = None, dst_mac: 
 
 
 def na(src_mac: str, target: str, *, dst: str, dst_mac: str, src: str | None = None, R: int = 0, S: int = 1,
-       O: int = 1, tllao: str | None = "same", hlim: int = 255, code: int = 0, **fields: Any) -> Packet:  # noqa: E741, N803
+       O: int = 1, tllao: str | None = "same", hlim: int = 255, code: int = 0, **fields: Any) -> Packet:  # noqa: E741
     """A Neighbor Advertisement for `target` (from `target` itself unless `src` is given), with a
     Target Link-Layer Address option carrying `src_mac` unless `tllao` is None (or another)."""
     msg = IPv6(src=src or target, dst=dst, hlim=hlim) / ICMPv6ND_NA(tgt=target, R=R, S=S, O=O, code=code, **fields)
@@ -99,7 +99,7 @@ def ra(src_mac: str, src: str, *, lifetime: int = 1800, chlim: int = 0, reachabl
     return Ether(src=src_mac, dst=dst_mac) / msg
 
 
-def pio(prefix: str, *, L: int = 1, A: int = 1, valid: int = 86400, preferred: int = 14400) -> Packet:  # noqa: N803
+def pio(prefix: str, *, L: int = 1, A: int = 1, valid: int = 86400, preferred: int = 14400) -> Packet:
     """A Prefix Information option (RFC 4861 4.6.2) for `prefix` ("2001:db8:5::/64")."""
     net = ipaddress.IPv6Network(prefix)
     return ICMPv6NDOptPrefixInfo(prefix=str(net.network_address), prefixlen=net.prefixlen, L=L, A=A,
@@ -177,4 +177,4 @@ def any_rs() -> Matcher:
 
 def option(packet: Packet, cls: type[Packet]) -> Packet | None:
     """The first ND option of class `cls` in `packet`, or None."""
-    return packet[cls] if cls in packet else None
+    return packet.getlayer(cls)

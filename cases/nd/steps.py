@@ -110,3 +110,12 @@ def solicitations(port, target: str) -> list[tuple[int, Packet]]:
         if f.port == port.name and f.direction == "in" and ICMPv6ND_NS in f.packet and ns_for(target)(f.packet):
             out.append((f.t_ns, f.packet))
     return out
+
+
+def positive_control(what: str, step):
+    """Run `step`, the positive control of a silence check: if it fails the path is not shown
+    open, so the silence proves nothing and the case is INCONCLUSIVE (never FAIL)."""
+    try:
+        return step()
+    except AssertionError as exc:
+        raise Inconclusive(f"positive control failed: {what} ({exc})") from None

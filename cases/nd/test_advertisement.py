@@ -73,7 +73,7 @@ def test_override_clear_when_target_lladdr_omitted(nd_host):
         ns(NEIGHBOUR_MAC, NEIGHBOUR_IP, nd_host.sut.ip6, dst=nd_host.sut.ip6, dst_mac=nd_host.sut.mac),
         expect=na_for(nd_host.sut.ip6))
     has_tllao = option(advert, ICMPv6NDOptDstLLAddr) is not None
-    assert advert[ICMPv6ND_NA].O == int(has_tllao), (
+    assert int(has_tllao) == advert[ICMPv6ND_NA].O, (
         f"RFC 4861 7.2.4: without the Target Link-Layer option the Override flag SHOULD be zero, with it one; "
         f"the option was {'present' if has_tllao else 'absent'} and O={advert[ICMPv6ND_NA].O}")
 

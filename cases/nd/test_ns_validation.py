@@ -8,7 +8,7 @@ solicitation with only that field corrected is answered: the positive control on
 from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6NDOptUnknown, IPv6
 
 from cases.nd.frames import ALL_NODES, UNSPECIFIED, bad_checksum, ns, solicited_node, truncated
-from cases.nd.steps import NEIGHBOUR_IP, NEIGHBOUR_MAC, entry, na_to, solicitations
+from cases.nd.steps import NEIGHBOUR_IP, NEIGHBOUR_MAC, entry, na_to, positive_control, solicitations
 from conformance.catalog import MUST, case
 from conformance.match import like
 
@@ -24,7 +24,7 @@ def discarded_then_answered(host, invalid, valid, *, answer=None, learns=True):
     if learns:
         found = entry(host)
         assert found is None, f"RFC 4861 7.1.1: a discarded solicitation must not create a neighbour entry; there is {found}"
-    host.tester.exchange(valid, expect=answer)
+    positive_control("the same solicitation, valid, is answered", lambda: host.tester.exchange(valid, expect=answer))
 
 
 def solicitation(host, **kw):
@@ -61,7 +61,8 @@ def test_solicitation_shorter_than_24_octets_is_discarded(nd_host):
     nd_host.tester.expect_none(na_to(NEIGHBOUR_IP))
     assert not solicitations(nd_host.tester, NEIGHBOUR_IP), "a discarded solicitation must not make the SUT solicit its sender"
     assert entry(nd_host) is None, f"a discarded solicitation must not create a neighbour entry; there is {entry(nd_host)}"
-    nd_host.tester.exchange(unicast, expect=na_to(NEIGHBOUR_IP))
+    positive_control("the same solicitation, whole, is answered",
+                     lambda: nd_host.tester.exchange(unicast, expect=na_to(NEIGHBOUR_IP)))
 
 
 @case("ND-NS-INVALID-TARGET-MULTICAST", rfc=4861, section="7.1.1", level=MUST, layer=3, needs=NEEDS)

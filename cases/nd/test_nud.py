@@ -8,6 +8,8 @@ probe. The count of probes (MAX_UNICAST_SOLICIT) is left as the SUT is configure
 states the transitions in the indicative; they are read as MUST, its SHOULDs as SHOULD.
 """
 
+import itertools
+
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Ether
 
@@ -96,7 +98,7 @@ def test_unanswered_probes_repeat_every_retrans_timer(nd_host):
     probes = [(t, p) for t, p in solicitations(nd_host.tester, NEIGHBOUR_IP) if p[Ether].dst == NEIGHBOUR_MAC]
     assert len(probes) >= 2, f"RFC 4861 7.3.3: probes are retransmitted every RetransTimer; {len(probes)} came in 0.6 s"
     assert len(probes) <= 3, f"RFC 4861 7.3.3: at most MAX_UNICAST_SOLICIT (3) probes; {len(probes)} came"
-    gaps = [(b - a) / 1e6 for (a, _), (b, _) in zip(probes, probes[1:], strict=False)]
+    gaps = [(b - a) / 1e6 for (a, _), (b, _) in itertools.pairwise(probes)]
     assert all(g >= 90 for g in gaps), f"RFC 4861 7.3.3: probes every RetransTimer (100 ms); the gaps were {gaps} ms"
 
 

@@ -11,6 +11,7 @@ from cases.nd.frames import any_ra, bad_checksum, ra, rs, truncated
 from cases.nd.ra import OFF_LINK, default_gateway
 from cases.nd.steps import NEIGHBOUR_MAC, entry
 from conformance.catalog import MUST, case
+from conformance.verdict import Inconclusive
 
 NEEDS = ("routes",)
 
@@ -23,7 +24,8 @@ def ignored_then_honoured(host, invalid, valid=None):
     assert gateway is None, f"RFC 4861 6.1.2: an invalid advertisement MUST be discarded; the SUT now routes {OFF_LINK} via {gateway}"
     host.tester.send(valid)
     host.tester.handled()
-    assert default_gateway(host) is not None, "positive control: the same advertisement, valid, makes a default router"
+    if default_gateway(host) is None:
+        raise Inconclusive("positive control failed: the same advertisement, valid, did not make a default router either")
 
 
 def router_ad(host, **kw):

@@ -54,7 +54,8 @@ def ignored_then_honoured(host, invalid, valid=None):
         f"router {host.router.mac}")
     host.tester.send(valid if valid is not None else redirect_from_router(host))
     host.tester.handled()
-    assert reply_mac(host) == BETTER_MAC, "positive control: the same Redirect, valid, is honoured"
+    if reply_mac(host) != BETTER_MAC:
+        raise Inconclusive("positive control failed: the same Redirect, valid, was not honoured either")
 
 
 @case("ND-REDIRECT-TO-ROUTER", rfc=4861, section="8.3", level=SHOULD, layer=3, needs=NEEDS)

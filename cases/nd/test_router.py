@@ -6,7 +6,7 @@ The SUT router reaches 2001:db8:7::/64 through a second router on the tester's l
 so a packet from the tester to that prefix has a better first hop than the SUT.
 """
 
-from scapy.layers.inet6 import ICMPv6ND_Redirect, ICMPv6NDOptRedirectedHdr, IPv6, UDP
+from scapy.layers.inet6 import UDP, ICMPv6ND_Redirect, ICMPv6NDOptRedirectedHdr, IPv6
 from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
@@ -112,7 +112,7 @@ def test_router_not_configured_to_advertise_sends_no_ra(nd_router):
     nd_router.tester.expect_none(any_ra())
 
 
-@case("ND-RTR-RS-CREATES-STALE", rfc=4861, section="6.2.6", level=MUST, layer=3, needs=NEEDS + ("neighbours",))
+@case("ND-RTR-RS-CREATES-STALE", rfc=4861, section="6.2.6", level=MUST, layer=3, needs=(*NEEDS, "neighbours"))
 def test_router_solicitation_creates_stale_entry(nd_router):
     """A Router Solicitation with a Source Link-Layer Address option from a node the router has
     no entry for creates one, with that address, in state STALE."""

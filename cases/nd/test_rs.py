@@ -4,7 +4,7 @@ must stop. IPv6 is turned on at the SUT's interface in front of the tester (`sla
 from scapy.layers.inet6 import ICMPv6NDOptSrcLLAddr, IPv6
 
 from cases.nd.frames import any_rs, ra, same_ip
-from cases.nd.steps import watch
+from cases.nd.steps import positive_control, watch
 from conformance.catalog import MUST, SHOULD, case
 
 NEEDS = ("sysctl",)
@@ -56,7 +56,7 @@ def test_host_stops_soliciting_after_advertisement(slaac_host):
     slaac_host.control.set_sysctl(slaac_host.conf_prefix + "router_solicitation_interval", 1)
     slaac_host.control.set_sysctl(slaac_host.conf_prefix + "router_solicitation_max_interval", 1)
     first_rs(slaac_host)
-    slaac_host.tester.expect(any_rs(), timeout=2.5)
+    positive_control("unanswered, the SUT solicits again", lambda: slaac_host.tester.expect(any_rs(), timeout=2.5))
     slaac_host.tester.send(ra(slaac_host.router.mac, slaac_host.router.ll, lifetime=1800))
     watch(slaac_host.tester, 1.5)
     again = [f for f in slaac_host.tester.arrived() if any_rs()(f.packet)]

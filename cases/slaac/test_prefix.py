@@ -39,7 +39,9 @@ def test_autonomous_prefix_forms_address(slaac_host):
     Lifetime forms an address: the prefix plus the interface identifier."""
     ready(slaac_host)
     advertise_prefix(slaac_host, valid=86400, preferred=14400)
-    address = formed(slaac_host, usable=False)
+    found = in_prefix(slaac_host)
+    assert found, f"RFC 4862 5.5.3 d: an address in {PREFIX} is formed; the SUT has {slaac_host.addresses()}"
+    address = found[0]
     assert address.prefixlen == 64, f"RFC 4862 5.5.3: the address carries the advertised prefix length 64; it is {address}"
 
 
@@ -184,7 +186,7 @@ def test_deprecated_address_still_accepts_datagrams(slaac_host):
                                expect=echo_reply(n))
 
 
-@case("SLAAC-DEPRECATED-NOT-FOR-NEW", rfc=4862, section="5.5.4", level=SHOULD, layer=3, needs=NEEDS + ("sockets",))
+@case("SLAAC-DEPRECATED-NOT-FOR-NEW", rfc=4862, section="5.5.4", level=SHOULD, layer=3, needs=(*NEEDS, "sockets"))
 def test_deprecated_address_not_used_for_new_communication(slaac_host):
     """A deprecated address is not used to start new communication when a preferred address of
     the same scope is there (here the deprecated one would win on longest match otherwise)."""
