@@ -4,6 +4,8 @@ ff12::db8:1, is joined through the SUT's socket API (IPV6_JOIN_GROUP).
 
 Section 5 fixes every MLDv2 message's envelope with a MUST (link-local source, Hop Limit 1,
 Router Alert); sections 6.1 and 6.2 state the host's actions in the indicative, read as MUST.
+RFC 9777 (2025) obsoletes RFC 3810 with the same listener behaviour; the cases cite RFC 3810's
+sections, which implementations and the IPv6 Ready tests still name, and list RFC 9777 beside it.
 """
 
 import ipaddress
@@ -50,13 +52,13 @@ def current_state_report(host, mrd_ms=100, group="::"):
     return report, time.monotonic() - sent
 
 
-@case("MLD-REPORT-ON-JOIN", rfc=3810, section="6.1", level=MUST, layer=3, needs=NEEDS)
+@case("MLD-REPORT-ON-JOIN", rfc=3810, also=(9777,), section="6.1", level=MUST, layer=3, needs=NEEDS)
 def test_join_sends_report(nd_host):
     """An application joining a group makes the node send a report with a record for the group."""
     join_report(nd_host)
 
 
-@case("MLD-REPORT-DESTINATION", rfc=3810, section="5.2.14", level=MUST, layer=3, needs=NEEDS)
+@case("MLD-REPORT-DESTINATION", rfc=3810, also=(9777,), section="5.2.14", level=MUST, layer=3, needs=NEEDS)
 def test_report_goes_to_all_mldv2_routers(nd_host):
     """Version 2 reports are sent to FF02::16 (all MLDv2-capable routers)."""
     report = join_report(nd_host)
@@ -64,14 +66,14 @@ def test_report_goes_to_all_mldv2_routers(nd_host):
     assert report[Ether].dst == "33:33:00:00:00:16", f"ff02::16 maps to 33:33:00:00:00:16; the frame went to {report[Ether].dst}"
 
 
-@case("MLD-HOP-LIMIT-ONE", rfc=3810, section="5", level=MUST, layer=3, needs=NEEDS)
+@case("MLD-HOP-LIMIT-ONE", rfc=3810, also=(9777,), section="5", level=MUST, layer=3, needs=NEEDS)
 def test_report_hop_limit_one(nd_host):
     """MLDv2 messages are sent with IPv6 Hop Limit 1."""
     report = join_report(nd_host)
     assert report[IPv6].hlim == 1, f"RFC 3810 5: an IPv6 Hop Limit of 1; it was {report[IPv6].hlim}"
 
 
-@case("MLD-ROUTER-ALERT", rfc=3810, section="5", level=MUST, layer=3, needs=NEEDS)
+@case("MLD-ROUTER-ALERT", rfc=3810, also=(9777,), section="5", level=MUST, layer=3, needs=NEEDS)
 def test_report_carries_router_alert(nd_host):
     """MLDv2 messages carry an IPv6 Router Alert option in a Hop-by-Hop Options header."""
     report = join_report(nd_host)
@@ -81,7 +83,7 @@ def test_report_carries_router_alert(nd_host):
         f"RFC 3810 5: a Router Alert option (value 0, MLD) in it; the options were {report[IPv6ExtHdrHopByHop].options}")
 
 
-@case("MLD-LINK-LOCAL-SOURCE", rfc=3810, section="5", level=MUST, layer=3, needs=NEEDS)
+@case("MLD-LINK-LOCAL-SOURCE", rfc=3810, also=(9777,), section="5", level=MUST, layer=3, needs=NEEDS)
 def test_report_from_link_local_source(nd_host):
     """MLDv2 messages are sent from a link-local address (the SUT's is valid here)."""
     report = join_report(nd_host)
@@ -89,7 +91,7 @@ def test_report_from_link_local_source(nd_host):
         f"RFC 3810 5: a link-local source, {nd_host.sut.ll}; it was {report[IPv6].src}")
 
 
-@case("MLD-JOIN-TO-EXCLUDE", rfc=3810, section="6.1", level=MUST, layer=3, needs=NEEDS)
+@case("MLD-JOIN-TO-EXCLUDE", rfc=3810, also=(9777,), section="6.1", level=MUST, layer=3, needs=NEEDS)
 def test_join_record_is_change_to_exclude(nd_host):
     """Joining a group for any source (INCLUDE {} to EXCLUDE {}) is reported with a
     CHANGE_TO_EXCLUDE_MODE record with no sources."""
@@ -100,7 +102,7 @@ def test_join_record_is_change_to_exclude(nd_host):
         f"sources {mine[0].sources}")
 
 
-@case("MLD-LEAVE-TO-INCLUDE", rfc=3810, section="6.1", level=MUST, layer=3, needs=NEEDS)
+@case("MLD-LEAVE-TO-INCLUDE", rfc=3810, also=(9777,), section="6.1", level=MUST, layer=3, needs=NEEDS)
 def test_leave_record_is_change_to_include(nd_host):
     """Leaving the group (EXCLUDE {} to INCLUDE {}) is reported with a CHANGE_TO_INCLUDE_MODE
     record with no sources."""
@@ -112,7 +114,7 @@ def test_leave_record_is_change_to_include(nd_host):
     assert not mine[0].sources, f"RFC 3810 6.1: TO_IN with no sources; it listed {mine[0].sources}"
 
 
-@case("MLD-REPORT-RETRANSMITTED", rfc=3810, section="6.1", level=MUST, layer=3, needs=NEEDS,
+@case("MLD-REPORT-RETRANSMITTED", rfc=3810, also=(9777,), section="6.1", level=MUST, layer=3, needs=NEEDS,
       waits="the Unsolicited Report Interval (shortened to 200 ms) for the retransmissions")
 def test_state_change_report_is_retransmitted(nd_host):
     """A State Change Report is retransmitted ([Robustness Variable] - 1 more times; the Robustness
@@ -134,21 +136,21 @@ def test_state_change_report_is_retransmitted(nd_host):
         f"it came after {gap:.0f} ms")
 
 
-@case("MLD-GENERAL-QUERY-ANSWERED", rfc=3810, section="6.2", level=MUST, layer=3, needs=NEEDS)
+@case("MLD-GENERAL-QUERY-ANSWERED", rfc=3810, also=(9777,), section="6.2", level=MUST, layer=3, needs=NEEDS)
 def test_general_query_answered_with_current_state(nd_host):
     """A General Query is answered with a Current State Report: a MODE_IS_EXCLUDE record for the
     group the application listens to."""
     current_state_report(nd_host)
 
 
-@case("MLD-RESPONSE-WITHIN-MAX-DELAY", rfc=3810, section="6.2", level=MUST, layer=3, needs=NEEDS)
+@case("MLD-RESPONSE-WITHIN-MAX-DELAY", rfc=3810, also=(9777,), section="6.2", level=MUST, layer=3, needs=NEEDS)
 def test_response_within_maximum_response_delay(nd_host):
     """The answer to a query comes within the query's Maximum Response Delay (here 300 ms)."""
     _, delay = current_state_report(nd_host, mrd_ms=300)
     assert delay <= 0.3 + 0.05, f"RFC 3810 6.2: the response is delayed at most the Maximum Response Delay (300 ms); it took {delay * 1000:.0f} ms"
 
 
-@case("MLD-GROUP-QUERY-ANSWERED", rfc=3810, section="6.2", level=MUST, layer=3, needs=NEEDS)
+@case("MLD-GROUP-QUERY-ANSWERED", rfc=3810, also=(9777,), section="6.2", level=MUST, layer=3, needs=NEEDS)
 def test_group_specific_query_answered_for_that_group(nd_host):
     """A Multicast Address Specific Query is answered with a report on that group alone."""
     report, _ = current_state_report(nd_host, group=GROUP)
@@ -156,7 +158,7 @@ def test_group_specific_query_answered_for_that_group(nd_host):
     assert not others, f"RFC 3810 6.2: the answer reports on {GROUP} only; it also held {others}"
 
 
-@case("MLD-ALL-NODES-NOT-REPORTED", rfc=3810, section="6", level=MUST, layer=3, needs=NEEDS)
+@case("MLD-ALL-NODES-NOT-REPORTED", rfc=3810, also=(9777,), section="6", level=MUST, layer=3, needs=NEEDS)
 def test_all_nodes_group_never_reported(nd_host):
     """No MLD message is ever sent about the link-scope all-nodes address FF02::1: the Current
     State Report leaves it out."""
@@ -166,7 +168,7 @@ def test_all_nodes_group_never_reported(nd_host):
         f"RFC 3810 6: no MLD messages are ever sent regarding ff02::1; the report listed {listed}")
 
 
-@case("MLD-QUERY-NON-LINK-LOCAL-DISCARDED", rfc=3810, section="5.1.14", level=MUST, layer=3, needs=NEEDS,
+@case("MLD-QUERY-NON-LINK-LOCAL-DISCARDED", rfc=3810, also=(9777,), section="5.1.14", level=MUST, layer=3, needs=NEEDS,
       waits="the query's Maximum Response Delay (100 ms) and a margin, watched for silence")
 def test_query_from_global_source_is_discarded(nd_host):
     """A query whose source is not a link-local address is silently discarded; the same query
