@@ -192,6 +192,7 @@ def test_deprecated_address_not_used_for_new_communication(slaac_host):
     the same scope is there (here the deprecated one would win on longest match otherwise)."""
     ready(slaac_host)
     advertise_prefix(slaac_host, "2001:db8:6::/64", lifetime=1800, valid=9000, preferred=3000)
+    formed(slaac_host, "2001:db8:6::/64")  # past DAD: a candidate when the flow starts
     slaac_address(slaac_host, valid=9000, preferred=3000, lifetime=1800)
     advertise_prefix(slaac_host, lifetime=1800, valid=9000, preferred=0)
     deprecated = formed(slaac_host, usable=False)
