@@ -6,7 +6,8 @@ then sends (seen on the wire where the destination is on the tester's side).
 RFC 6724 5: the rules are applied in order ("the remaining rules MUST be applied (in order)"),
 so rules 1 to 3 and 5 are MUST; Rule 8 "MAY be superseded if the implementation has other means
 of choosing among source addresses", so it is MAY. Each case gives the SUT a pair of addresses
-where a later rule would pick the other one, so the rule under test decides.
+where a later rule would pick the other one, so the rule under test decides (Rule 1 excepted:
+an address always shares the longest prefix with itself).
 """
 
 import socket
@@ -47,8 +48,8 @@ def with_default_router(host) -> None:
 
 @case("ADDRSEL-RULE1-SAME-ADDRESS", rfc=6724, section="5", level=MUST, layer=3, needs=NEEDS)
 def test_destination_address_itself_is_preferred(nd_host):
-    """Rule 1: when the destination is one of the SUT's own addresses, that address is the source
-    (here one that Rule 8 would not pick: the other address shares a longer prefix)."""
+    """Rule 1: when the destination is one of the SUT's own addresses, that address is the source,
+    among several global addresses on the interface."""
     nd_host.add_address(SECOND + "/64", dad=False)
     mine = "2001:db8:3:8000::1"
     nd_host.add_address(mine + "/64", dad=False)
