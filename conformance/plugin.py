@@ -46,6 +46,7 @@ pytest_plugins = [
     "conformance.fixtures.two_gateways",
     "conformance.fixtures.lan6",
     "conformance.fixtures.routed6",
+    "conformance.fixtures.nd",
     "conformance.invariants",  # every frame from the SUT is held to the invariants
 ]
 
