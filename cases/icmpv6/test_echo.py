@@ -95,7 +95,7 @@ def test_reply_to_a_multicast_echo_comes_from_a_unicast_address_of_the_interface
     assert reply[IPv6].src in ours, f"the reply must come from a unicast address of the interface ({sorted(a for a in ours if a)}), not {reply[IPv6].src}"
 
 
-@case("ICMP6-ECHO-LARGE", rfc=4443, section="4.2", level=MUST, layer=3)
+@case("ICMP6-ECHO-LARGE", title="Echo data larger than the MTU is returned entirely", rfc=4443, section="4.2", level=MUST, layer=3)
 def test_echo_data_larger_than_the_mtu_is_returned_entirely(lan6):
     """The data of an Echo Request larger than the link MTU is returned entirely, in a fragmented Echo Reply.
 

@@ -76,7 +76,7 @@ def test_error_quotes_a_small_invoking_packet_entirely(lan6):
     assert quote_of(got) == bytes(packet), f"the whole {len(bytes(packet))}-octet packet must be quoted; {len(quote_of(got))} octets were"
 
 
-@case("ICMP6-ERR-QUOTE-MAXIMUM", rfc=4443, section="2.4", level=MUST, layer=3)
+@case("ICMP6-ERR-QUOTE-MAXIMUM", title="Error about a large packet fills the minimum MTU", rfc=4443, section="2.4", level=MUST, layer=3)
 def test_error_about_a_large_packet_fills_the_minimum_mtu(lan6):
     """An error message about a packet too large to quote whole quotes as much as fits in 1280 octets.
 
@@ -92,7 +92,7 @@ def test_error_about_a_large_packet_fills_the_minimum_mtu(lan6):
     assert quote_of(got) == bytes(packet)[:len(quote_of(got))], "the quoted part must be the datagram as it was received"
 
 
-@case("ICMP6-NOERR-ERROR", rfc=4443, section="2.4", level=MUST, layer=3)
+@case("ICMP6-NOERR-ERROR", title="No error about an ICMPv6 error", rfc=4443, section="2.4", level=MUST, layer=3)
 def test_no_error_about_an_icmpv6_error(routed6):
     """No ICMPv6 error is sent about an ICMPv6 error message.
 

@@ -43,7 +43,7 @@ NOWHERE = "2001:db8:99::1"  # no route on the routed6 router
 FAR_SILENT = "2001:db8:2::99"  # on the far link, answered by no one
 
 
-@case("ICMP6-DU-PORT", rfc=4443, section="3.1", level=SHOULD, layer=3)
+@case("ICMP6-DU-PORT", title="UDP to a port without listener draws Port Unreachable", rfc=4443, section="3.1", level=SHOULD, layer=3)
 def test_udp_to_a_port_without_listener_draws_port_unreachable(lan6):
     """A UDP datagram to a port with no listener draws Destination Unreachable code 4 (port unreachable), quoting it.
 
@@ -140,7 +140,7 @@ def pointer_is(got, want: int, what: str) -> None:
         f"the pointer must be {want}, the offset of {what}; it is {got[ICMPv6ParamProblem].ptr}")
 
 
-@case("ICMP6-PP-NEXT-HEADER", rfc=4443, section="3.4", level=SHOULD, layer=3, also=(8200,))
+@case("ICMP6-PP-NEXT-HEADER", title="Unrecognised Next Header in the IPv6 header draws Parameter Problem code 1", rfc=4443, section="3.4", level=SHOULD, layer=3, also=(8200,))
 def test_unrecognised_next_header_in_the_ipv6_header_draws_parameter_problem_code_1(lan6):
     """An unrecognised Next Header value in the IPv6 header draws Parameter Problem code 1 pointing to it (offset 6).
 

@@ -316,7 +316,7 @@ def complete(pieces: list) -> bool:
     return False
 
 
-@case("IP6-FRAG-SUT-MULTIPLE-OF-8", rfc=8200, section="4.5", level=MUST, layer=3, needs=("sockets",))
+@case("IP6-FRAG-SUT-MULTIPLE-OF-8", title="SUT cuts fragments at multiples of 8", rfc=8200, section="4.5", level=MUST, layer=3, needs=("sockets",))
 def test_sut_cuts_fragments_at_multiples_of_8(lan6):
     """A node that fragments a packet makes every fragment but the last a multiple of 8 octets long, within the link MTU.
 
@@ -333,7 +333,7 @@ def test_sut_cuts_fragments_at_multiples_of_8(lan6):
             assert length % 8 == 0, f"a fragment with M set carries {length} octets, not a multiple of 8"
 
 
-@case("IP6-FRAG-SUT-REASSEMBLES", rfc=8200, section="4.5", level=MUST, layer=3, needs=("sockets",))
+@case("IP6-FRAG-SUT-REASSEMBLES", title="SUT's fragments reassemble into its packet", rfc=8200, section="4.5", level=MUST, layer=3, needs=("sockets",))
 def test_sut_fragments_reassemble_into_its_packet(lan6):
     """The fragments a node sends share one Identification, and their offsets put the original packet back together.
 
@@ -352,7 +352,7 @@ def test_sut_fragments_reassemble_into_its_packet(lan6):
     assert bytes(udp.payload) == echo_data(3000, 7), "the reassembled data must be what the application sent"
 
 
-@case("IP6-FRAG-SUT-IDENTIFICATION", rfc=8200, section="4.5", level=MUST, layer=3, needs=("sockets",))
+@case("IP6-FRAG-SUT-IDENTIFICATION", title="SUT gives each fragmented packet its own identification", rfc=8200, section="4.5", level=MUST, layer=3, needs=("sockets",))
 def test_sut_gives_each_fragmented_packet_its_own_identification(lan6):
     """Each fragmented packet a node sends to one destination has an Identification different from the recent ones.
 

@@ -80,7 +80,7 @@ def test_solicitation_with_zero_length_option_is_discarded(nd_host):
     discarded_then_answered(nd_host, solicitation(nd_host, options=zero), solicitation(nd_host))
 
 
-@case("ND-NS-INVALID-DAD-DESTINATION", rfc=4861, section="7.1.1", level=MUST, layer=3, needs=NEEDS)
+@case("ND-NS-INVALID-DAD-DESTINATION", title="DAD solicitation not to the solicited-node group is discarded", rfc=4861, section="7.1.1", level=MUST, layer=3, needs=NEEDS)
 def test_dad_solicitation_not_to_solicited_node_is_discarded(nd_host):
     """A solicitation from the unspecified address must go to a solicited-node multicast
     address; one sent to the SUT's unicast address is discarded."""
@@ -90,7 +90,7 @@ def test_dad_solicitation_not_to_solicited_node_is_discarded(nd_host):
     discarded_then_answered(nd_host, invalid, valid, answer=defence, learns=False)
 
 
-@case("ND-NS-INVALID-DAD-SLLAO", rfc=4861, section="7.1.1", level=MUST, layer=3, needs=NEEDS)
+@case("ND-NS-INVALID-DAD-SLLAO", title="DAD solicitation with a source link-layer address is discarded", rfc=4861, section="7.1.1", level=MUST, layer=3, needs=NEEDS)
 def test_dad_solicitation_with_source_lladdr_is_discarded(nd_host):
     """A solicitation from the unspecified address that carries a Source Link-Layer Address
     option is discarded."""

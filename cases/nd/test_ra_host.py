@@ -131,7 +131,7 @@ def reply_sizes(host, size):
     return [40 + f[IPv6].plen for f in frames]
 
 
-@case("ND-RA-MTU", rfc=4861, section="6.3.4", level=SHOULD, layer=3, needs=("sysctl",))
+@case("ND-RA-MTU", title="MTU option sets the link MTU", rfc=4861, section="6.3.4", level=SHOULD, layer=3, needs=("sysctl",))
 def test_mtu_option_sets_link_mtu(nd_host):
     """An MTU option of at least the IPv6 minimum becomes the link's MTU: the SUT sends no packet
     larger on the link."""
@@ -140,7 +140,7 @@ def test_mtu_option_sets_link_mtu(nd_host):
     assert max(sizes) <= 1400, f"RFC 4861 6.3.4: the host SHOULD copy the MTU option's 1400 into LinkMTU; it sent packets of {sizes} octets"
 
 
-@case("ND-RA-MTU-BELOW-MINIMUM", rfc=4861, section="6.3.4", level=SHOULD, layer=3, needs=("sysctl",))
+@case("ND-RA-MTU-BELOW-MINIMUM", title="MTU option below the IPv6 minimum is ignored", rfc=4861, section="6.3.4", level=SHOULD, layer=3, needs=("sysctl",))
 def test_mtu_option_below_minimum_is_ignored(nd_host):
     """An MTU option below the IPv6 minimum link MTU (1280) is not adopted."""
     advertise(nd_host, lifetime=0, options=mtu_option(1200))

@@ -79,7 +79,7 @@ def test_redirect_to_on_link_host_names_destination(nd_router):
         f"{msg[ICMPv6ND_Redirect].tgt}")
 
 
-@case("ND-RTR-REDIRECT-HEADER-SIZE", rfc=4861, section="8.2", level=MUST, layer=3, needs=NEEDS)
+@case("ND-RTR-REDIRECT-HEADER-SIZE", title="Redirect quotes what fits in the minimum MTU", rfc=4861, section="8.2", level=MUST, layer=3, needs=NEEDS)
 def test_redirect_quotes_what_fits_in_minimum_mtu(nd_router):
     """The Redirected Header option quotes the forwarded packet as far as the Redirect stays
     within the IPv6 minimum MTU (1280 octets)."""

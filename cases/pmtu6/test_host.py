@@ -227,7 +227,7 @@ def test_packet_too_big_reaches_the_upper_layer(lan6):
     assert (origin, icmp_type) == (SO_EE_ORIGIN_ICMP6, 2), f"the application must learn of a Packet Too Big; it got origin {origin} type {icmp_type}"
 
 
-@case("PMTU6-HOST-TCP-RESEGMENTS", rfc=8201, section="4", level=MUST, layer=4, needs=("sockets",), optional=PMTUD)
+@case("PMTU6-HOST-TCP-RESEGMENTS", title="TCP sends smaller segments after Packet Too Big", rfc=8201, section="4", level=MUST, layer=4, needs=("sockets",), optional=PMTUD)
 def test_tcp_sends_smaller_segments_after_packet_too_big(lan6):
     """A TCP connection whose segment draws Packet Too Big sends smaller packets on the path from then on.
 

@@ -60,13 +60,13 @@ def test_link_local_address_formed_when_interface_enabled(slaac_host):
     assert ll[0].prefixlen == 64, f"RFC 4862 5.3: the link-local prefix is fe80::/64; the address is {ll[0]}"
 
 
-@case("SLAAC-DAD-LINK-LOCAL", rfc=4862, section="5.4", level=MUST, layer=3, needs=NEEDS)
+@case("SLAAC-DAD-LINK-LOCAL", title="DAD is performed on the link-local address", rfc=4862, section="5.4", level=MUST, layer=3, needs=NEEDS)
 def test_dad_is_performed_on_link_local_address(slaac_host):
     """Duplicate Address Detection is performed on the link-local address before it is assigned."""
     enable(slaac_host)
 
 
-@case("SLAAC-DAD-NS-SOURCE", rfc=4862, section="5.4.2", level=MUST, layer=3, needs=NEEDS)
+@case("SLAAC-DAD-NS-SOURCE", title="DAD solicitation comes from the unspecified address", rfc=4862, section="5.4.2", level=MUST, layer=3, needs=NEEDS)
 def test_dad_solicitation_from_unspecified_address(slaac_host):
     """A DAD solicitation's IP source is the unspecified address."""
     slaac_host.enable()
@@ -74,7 +74,7 @@ def test_dad_solicitation_from_unspecified_address(slaac_host):
     assert same_ip(probe[IPv6].src, UNSPECIFIED), f"RFC 4862 5.4.2: the source is the unspecified address; it was {probe[IPv6].src}"
 
 
-@case("SLAAC-DAD-NS-DESTINATION", rfc=4862, section="5.4.2", level=MUST, layer=3, needs=NEEDS)
+@case("SLAAC-DAD-NS-DESTINATION", title="DAD solicitation goes to the solicited-node group", rfc=4862, section="5.4.2", level=MUST, layer=3, needs=NEEDS)
 def test_dad_solicitation_to_solicited_node_group(slaac_host):
     """A DAD solicitation goes to the solicited-node multicast address of the tentative address."""
     probe = enable(slaac_host)
@@ -83,21 +83,21 @@ def test_dad_solicitation_to_solicited_node_group(slaac_host):
     assert probe[Ether].dst == multicast_mac(group), f"{group} maps to {multicast_mac(group)}; the frame went to {probe[Ether].dst}"
 
 
-@case("SLAAC-DAD-NS-NO-SLLAO", rfc=4861, section="4.3", level=MUST, layer=3, needs=NEEDS, also=(4862,))
+@case("SLAAC-DAD-NS-NO-SLLAO", title="DAD solicitation carries no source link-layer address", rfc=4861, section="4.3", level=MUST, layer=3, needs=NEEDS, also=(4862,))
 def test_dad_solicitation_has_no_source_lladdr(slaac_host):
     """A solicitation from the unspecified address carries no Source Link-Layer Address option."""
     probe = enable(slaac_host)
     assert ICMPv6NDOptSrcLLAddr not in probe, "RFC 4861 4.3: the option MUST NOT be included when the source is the unspecified address"
 
 
-@case("SLAAC-DAD-NS-HOPLIMIT", rfc=4861, section="4.3", level=MUST, layer=3, needs=NEEDS, also=(4862,))
+@case("SLAAC-DAD-NS-HOPLIMIT", title="DAD solicitation has hop limit 255", rfc=4861, section="4.3", level=MUST, layer=3, needs=NEEDS, also=(4862,))
 def test_dad_solicitation_hop_limit_255(slaac_host):
     """A DAD solicitation is sent with Hop Limit 255."""
     probe = enable(slaac_host)
     assert probe[IPv6].hlim == 255, f"RFC 4861 4.3: Hop Limit 255; it was {probe[IPv6].hlim}"
 
 
-@case("SLAAC-DAD-TRANSMITS", rfc=4862, section="5.4.2", level=MUST, layer=3, needs=NEEDS,
+@case("SLAAC-DAD-TRANSMITS", title="DAD sends the configured count, then waits RetransTimer", rfc=4862, section="5.4.2", level=MUST, layer=3, needs=NEEDS,
       waits="DAD of the link-local address: DupAddrDetectTransmits x RetransTimer (100 ms)")
 def test_dad_sends_configured_count_then_waits_retrans_timer(slaac_host):
     """DAD sends DupAddrDetectTransmits solicitations RetransTimer apart, and the address is
@@ -118,7 +118,7 @@ def test_dad_sends_configured_count_then_waits_retrans_timer(slaac_host):
         f"{waited:.0f} ms after it")
 
 
-@case("SLAAC-DAD-MANUAL-ADDRESS", rfc=4862, section="5.4", level=MUST, layer=3, needs=NEEDS)
+@case("SLAAC-DAD-MANUAL-ADDRESS", title="DAD is performed on a manually configured address", rfc=4862, section="5.4", level=MUST, layer=3, needs=NEEDS)
 def test_dad_is_performed_on_manual_address(slaac_host):
     """DAD is performed on a manually configured unicast address too."""
     dad_for_manual(slaac_host, retrans_ms=100)
@@ -184,7 +184,7 @@ def not_assigned(host):
     host.tester.expect_none(like(ICMPv6ND_NA(tgt=MANUAL)))
 
 
-@case("SLAAC-LINK-LOCAL-DUPLICATE-DISABLES-IP", rfc=4862, section="5.4.5", level=SHOULD, layer=3, needs=NEEDS,
+@case("SLAAC-LINK-LOCAL-DUPLICATE-DISABLES-IP", title="Duplicate hardware-based link-local address disables IPv6", rfc=4862, section="5.4.5", level=SHOULD, layer=3, needs=NEEDS,
       waits="0.5 s watched for silence: nothing on a disabled interface can answer a probe")
 def test_duplicate_hardware_link_local_disables_ip(slaac_host):
     """When the link-local address formed from the hardware address (EUI-64) is a duplicate, IP

@@ -45,7 +45,7 @@ def test_autonomous_prefix_forms_address(slaac_host):
     assert address.prefixlen == 64, f"RFC 4862 5.5.3: the address carries the advertised prefix length 64; it is {address}"
 
 
-@case("SLAAC-PIO-DAD", rfc=4862, section="5.4", level=MUST, layer=3, needs=NEEDS)
+@case("SLAAC-PIO-DAD", title="An address formed from a prefix goes through DAD", rfc=4862, section="5.4", level=MUST, layer=3, needs=NEEDS)
 def test_formed_address_goes_through_dad(slaac_host):
     """An address formed from an advertisement is tested with DAD before it is assigned."""
     ready(slaac_host)

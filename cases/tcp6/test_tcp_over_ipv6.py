@@ -56,7 +56,7 @@ def data_segments(lan6, tcp: TcpPeer, sock, data: bytes) -> list:
     return segments
 
 
-@case("TCP6-EST-PASSIVE", rfc=9293, section="3.5", level=MUST, layer=4, needs=("sockets",), also=(8200,))
+@case("TCP6-EST-PASSIVE", title="Listener completes the handshake over IPv6", rfc=9293, section="3.5", level=MUST, layer=4, needs=("sockets",), also=(8200,))
 def test_listener_completes_the_handshake_over_ipv6(lan6):
     """A listener answers a SYN over IPv6 with a SYN-ACK acknowledging it, and the connection carries data.
 
@@ -72,7 +72,7 @@ def test_listener_completes_the_handshake_over_ipv6(lan6):
     assert sock.read(100) == b"x" * 100, "the application must read the 100 octets sent over the IPv6 connection"
 
 
-@case("TCP6-EST-ACTIVE", rfc=9293, section="3.5", level=MUST, layer=4, needs=("sockets",), also=(8200,))
+@case("TCP6-EST-ACTIVE", title="Active open over IPv6 completes with an ACK", rfc=9293, section="3.5", level=MUST, layer=4, needs=("sockets",), also=(8200,))
 def test_active_open_over_ipv6_completes_with_an_ack(lan6):
     """An active open over IPv6 sends a SYN and answers the SYN-ACK with an ACK of the peer's ISN + 1."""
     sock = lan6.app.connect(lan6.tester.ip6, REMOTE_PORT)
@@ -110,7 +110,7 @@ def test_segment_whose_checksum_covers_another_pseudo_header_is_discarded(lan6):
     lan6.tester.exchange(good, expect=tcp.from_sut("SA"))
 
 
-@case("TCP6-MSS-FROM-MTU", rfc=6691, section="2", level=SHOULD, layer=4, needs=("sockets",), also=(9293,))
+@case("TCP6-MSS-FROM-MTU", title="SYN-ACK announces the link MTU less the IPv6 and TCP headers", rfc=6691, section="2", level=SHOULD, layer=4, needs=("sockets",), also=(9293,))
 def test_syn_ack_announces_the_link_mtu_less_the_ipv6_and_tcp_headers(lan6):
     """The MSS a node announces over IPv6 is its link MTU less the fixed IPv6 and TCP headers (60 octets).
 
@@ -123,7 +123,7 @@ def test_syn_ack_announces_the_link_mtu_less_the_ipv6_and_tcp_headers(lan6):
     assert mss == MSS6, f"over IPv6 on a 1500-octet link the MSS should be 1500 - 40 - 20 = 1440; the SYN-ACK announced {mss}"
 
 
-@case("TCP6-MSS-IN-SYN", rfc=6691, section="2", level=SHOULD, layer=4, needs=("sockets",), also=(9293,))
+@case("TCP6-MSS-IN-SYN", title="Active open announces the IPv6 MSS", rfc=6691, section="2", level=SHOULD, layer=4, needs=("sockets",), also=(9293,))
 def test_active_open_announces_the_ipv6_mss(lan6):
     """The SUT's own SYN over IPv6 announces its link MTU less 60 octets (1440 on a 1500-octet link)."""
     lan6.app.connect(lan6.tester.ip6, REMOTE_PORT)
@@ -132,7 +132,7 @@ def test_active_open_announces_the_ipv6_mss(lan6):
     assert mss == MSS6, f"the SYN should announce MSS 1440; it announced {mss}"
 
 
-@case("TCP6-MSS-DEFAULT-1220", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",))
+@case("TCP6-MSS-DEFAULT-1220", title="Without an MSS option the IPv6 send MSS is 1220", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",))
 def test_without_an_mss_option_the_ipv6_send_mss_is_1220(lan6):
     """Without an MSS option from the peer, a TCP over IPv6 sends no segment with more than 1220 octets of data.
 
@@ -145,7 +145,7 @@ def test_without_an_mss_option_the_ipv6_send_mss_is_1220(lan6):
     assert max(sizes) <= DEFAULT_MSS6, f"without an MSS option the send MSS must be 1220; the SUT sent segments of {sizes} octets"
 
 
-@case("TCP6-MSS-PEER-RESPECTED", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",))
+@case("TCP6-MSS-PEER-RESPECTED", title="IPv6 segments respect the peer's MSS", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",))
 def test_ipv6_segments_respect_the_peers_mss(lan6):
     """A TCP over IPv6 sends no segment with more data than the MSS the peer announced.
 
@@ -158,7 +158,7 @@ def test_ipv6_segments_respect_the_peers_mss(lan6):
     assert max(sizes) <= 1000, f"the peer announced MSS 1000; the SUT sent segments of {sizes} octets"
 
 
-@case("TCP6-RST-CLOSED-SYN", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+@case("TCP6-RST-CLOSED-SYN", title="SYN to a closed port over IPv6 gets RST+ACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
 def test_syn_to_a_closed_port_over_ipv6_gets_rst_ack(lan6):
     """A SYN over IPv6 to a port with no listener is answered with <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>."""
     tcp = peer(lan6, CLOSED_PORT)
@@ -168,7 +168,7 @@ def test_syn_to_a_closed_port_over_ipv6_gets_rst_ack(lan6):
         f"ack {rst[TCP].ack:#x}")
 
 
-@case("TCP6-RST-CLOSED-ACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+@case("TCP6-RST-CLOSED-ACK", title="ACK to a closed port over IPv6 gets an RST from the ACK field", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
 def test_ack_to_a_closed_port_over_ipv6_gets_rst_from_the_ack_field(lan6):
     """An ACK over IPv6 to a port with no listener is answered with <SEQ=SEG.ACK><CTL=RST>."""
     tcp = peer(lan6, CLOSED_PORT)
@@ -177,7 +177,7 @@ def test_ack_to_a_closed_port_over_ipv6_gets_rst_from_the_ack_field(lan6):
         f"the answer must be <SEQ=0x13579bdf><CTL=RST>; came {rst[TCP].flags} seq {rst[TCP].seq:#x}")
 
 
-@case("TCP6-RST-IN-WINDOW", rfc=9293, section="3.5.3", level=MUST, layer=4, needs=("sockets",), also=(5961,))
+@case("TCP6-RST-IN-WINDOW", title="RST with the expected sequence number resets an IPv6 connection", rfc=9293, section="3.5.3", level=MUST, layer=4, needs=("sockets",), also=(5961,))
 def test_rst_with_the_expected_sequence_number_resets_an_ipv6_connection(lan6):
     """A RST over IPv6 whose sequence number is the next expected one resets the connection, and the application learns of it.
 
@@ -192,7 +192,7 @@ def test_rst_with_the_expected_sequence_number_resets_an_ipv6_connection(lan6):
     assert err == errno.ECONNRESET, f"the connection must be reset (ECONNRESET); the socket's pending error is {err}"
 
 
-@case("TCP6-SYN-TO-MULTICAST", rfc=9293, section="3.9.2.3", level=MUST, layer=4, needs=("sockets",))
+@case("TCP6-SYN-TO-MULTICAST", title="SYN to a multicast address is silently discarded", rfc=9293, section="3.9.2.3", level=MUST, layer=4, needs=("sockets",))
 def test_syn_to_a_multicast_address_is_silently_discarded(lan6):
     """A SYN addressed to an IPv6 multicast address is silently discarded, even with a listener on every address: no SYN-ACK, no RST (MUST-57).
 

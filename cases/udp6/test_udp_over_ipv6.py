@@ -53,7 +53,7 @@ def data_summing_to_zero(lan6, sport: int, dport: int, src: str, dst: str) -> by
     return head + need.to_bytes(2, "big")
 
 
-@case("UDP6-ZERO-CHECKSUM-DISCARDED", rfc=8200, section="8.1", level=MUST, layer=4, needs=("sockets",))
+@case("UDP6-ZERO-CHECKSUM-DISCARDED", title="UDP datagram with a zero checksum is discarded", rfc=8200, section="8.1", level=MUST, layer=4, needs=("sockets",))
 def test_udp_datagram_with_zero_checksum_is_discarded(lan6):
     """A UDP datagram over IPv6 whose checksum field is zero is discarded, not delivered.
 
@@ -65,7 +65,7 @@ def test_udp_datagram_with_zero_checksum_is_discarded(lan6):
     not_delivered(lan6, sock, datagram(lan6, b"no checksum", 0), "a UDP datagram with a zero checksum must be discarded")
 
 
-@case("UDP6-BAD-CHECKSUM-DISCARDED", rfc=1122, section="4.1.3.4", level=MUST, layer=4, needs=("sockets",), also=(8200,))
+@case("UDP6-BAD-CHECKSUM-DISCARDED", title="UDP datagram with a wrong checksum is discarded", rfc=1122, section="4.1.3.4", level=MUST, layer=4, needs=("sockets",), also=(8200,))
 def test_udp_datagram_with_a_wrong_checksum_is_discarded(lan6):
     """A UDP datagram over IPv6 with a non-zero, wrong checksum is silently discarded.
 
@@ -78,7 +78,7 @@ def test_udp_datagram_with_a_wrong_checksum_is_discarded(lan6):
     not_delivered(lan6, sock, datagram(lan6, data, wrong), "a UDP datagram with a wrong checksum must be discarded")
 
 
-@case("UDP6-CHECKSUM-PSEUDO-HEADER", rfc=8200, section="8.1", level=MUST, layer=4, needs=("sockets", "counters"), also=(1122,))
+@case("UDP6-CHECKSUM-PSEUDO-HEADER", title="UDP checksum covers the IPv6 pseudo-header", rfc=8200, section="8.1", level=MUST, layer=4, needs=("sockets", "counters"), also=(1122,))
 def test_udp_checksum_must_cover_the_ipv6_pseudo_header(lan6):
     """A UDP datagram whose checksum is right only for another IPv6 pseudo-header is discarded.
 
@@ -95,7 +95,7 @@ def test_udp_checksum_must_cover_the_ipv6_pseudo_header(lan6):
         raise Inconclusive("the datagram was not delivered, but Udp6.InCsumErrors did not count it")
 
 
-@case("UDP6-CHECKSUM-FFFF-ACCEPTED", rfc=8200, section="8.1", level=MUST, layer=4, needs=("sockets",), also=(768,))
+@case("UDP6-CHECKSUM-FFFF-ACCEPTED", title="UDP datagram whose checksum computes to zero is accepted as FFFF", rfc=8200, section="8.1", level=MUST, layer=4, needs=("sockets",), also=(768,))
 def test_udp_datagram_whose_checksum_computes_to_zero_is_accepted_as_ffff(lan6):
     """A UDP datagram whose checksum computes to zero, sent as 0xFFFF, is accepted and delivered.
 
@@ -115,7 +115,7 @@ def test_udp_datagram_whose_checksum_computes_to_zero_is_accepted_as_ffff(lan6):
     assert got == data, f"the socket must receive the datagram's data; it received {got!r}"
 
 
-@case("UDP6-SUT-CHECKSUM-ZERO-AS-FFFF", rfc=8200, section="8.1", level=MUST, layer=4, needs=("sockets",), also=(768,))
+@case("UDP6-SUT-CHECKSUM-ZERO-AS-FFFF", title="SUT sends a computed zero checksum as FFFF", rfc=8200, section="8.1", level=MUST, layer=4, needs=("sockets",), also=(768,))
 def test_sut_sends_a_computed_zero_checksum_as_ffff(lan6):
     """A node whose UDP checksum over IPv6 computes to zero sends it as 0xFFFF, never as zero.
 

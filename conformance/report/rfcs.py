@@ -72,6 +72,7 @@ TITLES = {
     8504: "IPv6 Node Requirements",
     8981: "Temporary Address Extensions for Stateless Address Autoconfiguration in IPv6",
     9293: "Transmission Control Protocol (TCP)",
+    9777: "Multicast Listener Discovery Version 2 (MLDv2) for IPv6",
 }
 
 
