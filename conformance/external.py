@@ -323,6 +323,12 @@ class Attachment:
             self.channel.call("route_add", dst="default", gateway=link.gateway, interface=ifname)
             done.append(f"default via {link.gateway}")
         if link.sut_ip6:
+            # IPv6 on, as the suite's own topologies turn it on: without DAD, so that the
+            # link-local address is usable at once (a SUT that starts IPv6-silent, like the VM).
+            for knob, value in (("ipv6.accept_dad", "0"), ("ipv6.disable", "0")):
+                if self.channel.call("knob_get", name=knob, interface=ifname)["value"] != value:
+                    self.channel.call("knob_set", name=knob, interface=ifname, value=value)
+                    done.append(f"{knob}={value}")
             self.channel.call("address_add", cidr=f"{link.sut_ip6}/64", interface=ifname)
             done.append(f"address {link.sut_ip6}/64 on {ifname}")
         if role == "far":
@@ -432,6 +438,7 @@ class Attachment:
         port = Port(name, capture, ns=self.ns, ifname=link.interface, mac=self.tester_macs[link.interface],
                     ip=self.tester_ip(link))
         port.guard = lambda data: self._guard(link, data)
+        port.patience = self.target.patience
         return port
 
     @contextmanager

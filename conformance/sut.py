@@ -165,6 +165,7 @@ class ExternalSut:
     source: str = ""  # the SUT file it came from
     msl_s: float | None = None  # the TCP MSL the SUT declares (RFC 9293 3.4.2)
     ready: str | None = None  # a line the start command prints on stdout once the SUT is up
+    patience: float = 1.0  # how many times the usual waits the SUT needs (a slow SUT)
 
     def link(self, role: str) -> Link | None:
         return next((link for link in self.links if link.role == role), None)

@@ -6,6 +6,7 @@ started and reached, and which wire plays which role.
     start = "scripts/vm-sut --tap {tap:lan} --tap {tap:far} --agent-socket {agent_socket}"
     ready = "vm-sut: ready"      # optional: a line the start command prints once the SUT is up
     start_timeout = 60           # seconds for the SUT to answer (ARP, and its agent's hello)
+    patience = 3                 # optional: a slow SUT (an emulated VM) gets 3 times the usual waits
     agent = "unix:{agent_socket}"    # or "tcp:HOST:PORT", or "cmd:ssh root@dut conformance-agent"
     configure = true             # the suite gives the SUT each role's addresses through the agent
 
@@ -49,7 +50,7 @@ from conformance.sut import (
     SutError,
 )
 
-TOP_KEYS = {"description", "kind", "start", "ready", "start_timeout", "agent", "configure", "capabilities", "tcp_listener",
+TOP_KEYS = {"description", "kind", "start", "ready", "start_timeout", "patience", "agent", "configure", "capabilities", "tcp_listener",
             "udp_listener", "msl_s", "allow_addresses_outside_test_ranges", "allow_host_traffic_iface", "links"}
 LINK_KEYS = {"tap", "iface", "sut_ip", "tester_ip", "prefixlen", "sut_mac", "sut_ifname", "gateway", "sut_ip6", "tester_ip6"}
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z]+))?\}")
@@ -125,6 +126,9 @@ def _parse(data: dict[str, Any], where: _Where) -> ExternalSut:
         if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
             raise SutError(f"{where(key)}: {key} must be a port number")
         ports[key] = port
+    patience = data.get("patience", 1)
+    if isinstance(patience, bool) or not isinstance(patience, int | float) or not 1 <= patience <= 20:
+        raise SutError(f"{where('patience')}: patience is how many times the usual waits the SUT needs, 1 to 20")
     msl = data.get("msl_s")
     if msl is not None and (isinstance(msl, bool) or not isinstance(msl, int | float) or msl <= 0):
         raise SutError(f"{where('msl_s')}: msl_s is the SUT's Maximum Segment Lifetime in seconds, above 0")
@@ -138,6 +142,7 @@ def _parse(data: dict[str, Any], where: _Where) -> ExternalSut:
                        allow_host_traffic_iface=_bool(data, "allow_host_traffic_iface", where), agent=agent,
                        configure=configure, start_timeout=float(timeout), declared=declared,
                        title=str(data.get("description", "")), source=str(where.path), ready=ready,
+                       patience=float(patience),
                        msl_s=float(msl) if msl is not None else None)
 
 

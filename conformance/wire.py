@@ -182,6 +182,9 @@ class Port:
         self.linktype = linktype
         self.claims: dict[str, str] = {}  # IPv4 or IPv6 address -> MAC the Port answers ARP / NS for
         self.answer_arp = True
+        # How many times the usual waits (an expected frame, a fence's answer) a slow SUT gets:
+        # an emulated VM or a small device may take longer than a kernel to work through a burst.
+        self.patience = 1.0
         self.answer_nd = True  # answer Neighbor Solicitations for claimed IPv6 addresses
         self.nd_routers: set[str] = set()  # claimed IPv6 addresses whose NAs carry the Router flag
         self.fence: Fence | None = None  # an echo the SUT answers on this Port's link
@@ -334,7 +337,9 @@ class Port:
         return [f for f in self.capture.frames if f.port == self.name and f.direction == "in" and f.t_ns >= self._mark_ns]
 
     def expect(self, matcher: Matcher, timeout: float = DEFAULT_TIMEOUT) -> Packet:
-        """Wait for a frame like `matcher` that arrived after the last send; return it."""
+        """Wait for a frame like `matcher` that arrived after the last send; return it. The
+        wait is `timeout` times the SUT's patience (a slow SUT's file may ask for more)."""
+        timeout *= self.patience
         deadline = time.monotonic() + timeout
         checked = 0
         while True:
@@ -459,7 +464,7 @@ class Port:
         control.sender.send(probe, note="control")
         self._await(answer, mark, note="control", failure=(
             f"the control datagram {control.path}, sent before the stimulus, did not arrive on {self.name} "
-            f"within {FENCE_TIMEOUT} s: the path is not open, so what does not cross it proves nothing"))
+            f"within {FENCE_TIMEOUT * self.patience:g} s: the path is not open, so what does not cross it proves nothing"))
         self._first_crossed.setdefault(control.path, self.capture.frames[self._fence_index].t_ns)
         now = time.time_ns()  # what arrived until now answered the control, not what comes next
         for port in self.capture.ports:
@@ -478,19 +483,19 @@ class Port:
         control.sender._transmit(bytes(probe), note="control")
         return self._await(answer, mark, note="control", failure=(
             f"the control datagram {control.path}, sent after the stimulus, did not arrive on {self.name} "
-            f"within {FENCE_TIMEOUT} s: the path the forbidden frame would take is not shown open, so its "
+            f"within {FENCE_TIMEOUT * self.patience:g} s: the path the forbidden frame would take is not shown open, so its "
             "absence proves nothing"))
 
     def _await_fence(self, answer: Matcher, mark: int) -> list[Frame]:
         """Read until the fence's answer is in; return the frames that arrived before it."""
         return self._await(answer, mark, note="fence answer", failure=(
             f"the fence probe on {self.name} ({answer.describe()}) got no answer within "
-            f"{FENCE_TIMEOUT} s, so the absence of a reply cannot be concluded"))
+            f"{FENCE_TIMEOUT * self.patience:g} s, so the absence of a reply cannot be concluded"))
 
     def _await(self, answer: Matcher, mark: int, *, note: str, failure: str) -> list[Frame]:
         """Read until a frame like `answer` is in (INCONCLUSIVE with `failure` if none comes);
         return the frames that arrived here since the last send and before it."""
-        deadline = time.monotonic() + FENCE_TIMEOUT
+        deadline = time.monotonic() + FENCE_TIMEOUT * self.patience
         checked = mark
         while True:
             frames = self.capture.frames
