@@ -215,3 +215,24 @@ def test_list_says_which_cases_an_external_sut_would_skip_and_why(capsys, tmp_pa
     code, out, _ = run(capsys, "show", "RT-NEEDS-ROUTER", "--cases", str(d), "--sut", "iface")
     assert "needs:       second_segment" in out
     assert "applies:     no, on the iface SUT: the iface SUT does not offer a second segment behind it" in out
+
+
+def test_a_listed_catalog_is_listed_again_from_the_cache(capsys, cases_dir, monkeypatch):
+    first = run(capsys, "list", "--cases", str(cases_dir), "--json")
+    monkeypatch.setattr(cli, "_collect_with_pytest", lambda *a: pytest.fail("collected again"))
+    assert run(capsys, "list", "--cases", str(cases_dir), "--json") == first
+
+
+def test_run_of_a_selection_collects_only_the_modules_that_hold_it(capsys, cases_dir, monkeypatch):
+    other = cases_dir / f"test_other_{uuid.uuid4().hex}.py"
+    other.write_text(CASES.replace("ARP-ONE", "TCP-THREE").replace("ICMP-TWO", "UDP-FOUR"))
+    run(capsys, "list", "--cases", str(cases_dir))  # the catalog cache
+    seen = []
+    monkeypatch.setattr("conformance.netns.can_create_namespaces", lambda: None)
+    monkeypatch.setattr("pytest.main", lambda argv, *a, **k: seen.append(argv) or 0)
+    assert run(capsys, "run", "--cases", str(cases_dir), "--case", "TCP-*")[0] == 0
+    argv = seen[-1]
+    assert argv[:3] == ["--rootdir", str(cases_dir), str(other)], "the rootdir of the full collection, one module"
+    assert argv[argv.index("--case") + 1] == "TCP-*", "the plugin still selects among what is collected"
+    assert run(capsys, "run", "--cases", str(cases_dir))[0] == 0
+    assert str(cases_dir) in seen[-1], "no selection: the whole directory"
