@@ -127,6 +127,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure (default 3)")
     parser.add_argument("--no-serial", action="store_true", help="skip the serial runs (and the per-case figures)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    parser.add_argument("--only", action="append", default=[], metavar="FIGURE",
+                        help="measure only this block (list, list (no cache), one-case run, wall -n auto, wall serial)")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="conformance-speed-"))
@@ -145,6 +147,8 @@ def main() -> int:
     ]
     if not args.no_serial:
         blocks.append(("wall serial", lambda t: t.per_case(t.run_catalog("wall serial", None))))
+    if args.only:
+        blocks = [b for b in blocks if b[0] in args.only]
     loads: dict[str, list[str]] = {}
     for label, measure in blocks:
         before = load()

@@ -104,7 +104,10 @@ def sources(cases_dir: Path) -> Sources:
 
 
 def cache_file(cases_dir: Path) -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ipstack-conformance"
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ipstack-conformance"
+    except (RuntimeError, KeyError):  # no home directory to be found: the cache goes nowhere
+        base = Path("/nonexistent")
     return base / f"catalog-{_sha(str(cases_dir.resolve()).encode())[:16]}.json"
 
 
