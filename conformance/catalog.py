@@ -42,6 +42,16 @@ PROTOCOLS = {
     "UDP": "udp",
     "TUN": "tuntap",
     "ADDR": "addresses",
+    # IPv6 (issue 14). Longer prefixes are tried as well as their shorter namesakes (ICMP6 after ICMP).
+    "IP6": "ipv6",
+    "ICMP6": "icmpv6",
+    "PMTU6": "pmtu6",
+    "TCP6": "tcp6",
+    "UDP6": "udp6",
+    "ND": "nd",
+    "SLAAC": "slaac",
+    "MLD": "mld",
+    "ADDRSEL": "addrsel",
 }
 ID_PATTERN = re.compile(r"^({})(-[A-Z0-9]+)+$".format("|".join(PROTOCOLS)))
 MARKER = "conformance_case"
@@ -245,6 +255,9 @@ FIXTURE_NEEDS = {
     "pmtu_routed": ("second_segment", "control"),
     "multipath": ("netns",),
     "tuntap": ("netns",),
+    "lan6": ("segment",),
+    "routed6": ("second_segment",),
+    "pmtu_routed6": ("second_segment", "control"),
 }
 BASE_FIXTURES = {"case_record", "sut_target"}
 

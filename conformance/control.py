@@ -31,6 +31,7 @@ class Neighbour:
     ip: str
     mac: str | None
     state: str  # REACHABLE, STALE, DELAY, PROBE, FAILED, INCOMPLETE, PERMANENT, NOARP
+    router: bool = False  # IPv6: the entry's IsRouter flag (RFC 4861 7.3)
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,21 @@ class SutControl:
 
     # --- state ----------------------------------------------------------------------------
 
-    def neighbours(self, ifname: str | None = None) -> dict[str, Neighbour]:
-        """The IPv4 neighbour table, by address."""
-        return {n["ip"]: Neighbour(n["ip"], n["mac"], n["state"]) for n in self._call("neighbours", interface=ifname)
-                if ":" not in n["ip"]}
+    def neighbours(self, ifname: str | None = None, family: int = 4) -> dict[str, Neighbour]:
+        """The neighbour table of IPv4 (ARP, the default) or, with family=6, IPv6 (Neighbor
+        Discovery), by address (IPv6 ones in their compressed form)."""
+        if family not in (4, 6):
+            raise ValueError(f"family is 4 or 6, not {family!r}")
+        args: dict[str, Any] = {"interface": ifname}
+        if family == 6:
+            args["family"] = "ipv6"  # an agent that knows only IPv4 ignores it; its entries are filtered out
+        out = {}
+        for n in self._call("neighbours", **args):
+            if (":" in n["ip"]) != (family == 6):
+                continue
+            ip = str(ipaddress.ip_address(n["ip"]))
+            out[ip] = Neighbour(ip, n["mac"], n["state"], bool(n.get("router", False)))
+        return out
 
     def route_get(self, dst: str) -> dict[str, Any]:
         """The SUT's route decision for `dst`: gateway, output interface, type (its number)."""
@@ -114,11 +126,13 @@ class SutControl:
         return {"gateway": r["gateway"], "oif": r["interface"], "type": r["type"], "prefsrc": r["prefsrc"]}
 
     def counters(self, table: str = "snmp") -> dict[str, int]:
-        """The SUT's protocol counters by their MIB names, 'Proto.Counter' -> value."""
+        """The SUT's protocol counters by their MIB names, 'Proto.Counter' -> value. Tables:
+        snmp and netstat (IPv4, TCP, UDP), snmp6 (`Ip6.InReceives`, `Icmp6.OutErrors`,
+        `Icmp6.InType128`, `Udp6.InErrors`, ...)."""
         return {k: int(v) for k, v in self._call("counters", table=table).items()}
 
     def tcp_connections(self) -> list[TcpConnection]:
-        """The SUT's IPv4 TCP control blocks, TIME-WAIT ones included (which no socket shows once
+        """The SUT's TCP control blocks (IPv4 and IPv6), TIME-WAIT ones included (which no socket shows once
         the application closed it), with the time left on each timer."""
         return [TcpConnection(tuple(c["local"]), tuple(c["remote"]), c["state"], c["timer"], c["timer_left_s"])  # type: ignore[arg-type]
                 for c in self._call("tcp_connections")]

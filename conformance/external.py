@@ -53,10 +53,16 @@ TESTER_MACS = {"lan": "02:00:00:00:02:02", "near": "02:00:00:00:11:02", "far": "
 PROBE_TIMEOUT = 1.0
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 # IPv4 destinations the suite may send to through an external SUT besides its links' own
-# subnets: the test range, and addresses nothing routes (this network, loopback, multicast,
-# reserved and broadcast). A stack that forwards beyond its links (a NAT like libslirp) must
-# never be handed a datagram for a real address.
-SAFE_DESTINATIONS = tuple(ipaddress.IPv4Network(n) for n in ("198.18.0.0/15", "0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3"))
+# subnets: addresses nothing routes (this network, loopback, multicast, reserved, broadcast),
+# and, where the SUT runs in the suite's private namespace with nothing but the suite's TAPs, the
+# whole test range. A stack that forwards beyond its links (a router with an uplink, a NAT like
+# libslirp) must never be handed a datagram for an address a real host could have.
+UNROUTED = tuple(ipaddress.IPv4Network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "224.0.0.0/3"))
+TEST_RANGE = ipaddress.IPv4Network("198.18.0.0/15")
+# The same for IPv6: link-local unicast, interface- and link-scope multicast (no router sends
+# them beyond the link), loopback and unspecified; the documentation prefix only in private.
+UNROUTED6 = tuple(ipaddress.IPv6Network(n) for n in ("fe80::/10", "ff01::/16", "ff02::/16", "::1/128", "::/128"))
+TEST_RANGE6 = ipaddress.IPv6Network("2001:db8::/32")
 
 
 class GuardRefusal(NotApplicable):
@@ -316,9 +322,21 @@ class Attachment:
         if link.gateway:
             self.channel.call("route_add", dst="default", gateway=link.gateway, interface=ifname)
             done.append(f"default via {link.gateway}")
+        if link.sut_ip6:
+            # IPv6 on, as the suite's own topologies turn it on: without DAD, so that the
+            # link-local address is usable at once (a SUT that starts IPv6-silent, like the VM).
+            for knob, value in (("ipv6.accept_dad", "0"), ("ipv6.disable", "0")):
+                if self.channel.call("knob_get", name=knob, interface=ifname)["value"] != value:
+                    self.channel.call("knob_set", name=knob, interface=ifname, value=value)
+                    done.append(f"{knob}={value}")
+            self.channel.call("address_add", cidr=f"{link.sut_ip6}/64", interface=ifname)
+            done.append(f"address {link.sut_ip6}/64 on {ifname}")
         if role == "far":
             self.channel.call("knob_set", name="ipv4.forwarding", value="1")
             done.append("ipv4.forwarding=1")
+            if link.sut_ip6:
+                self.channel.call("knob_set", name="ipv6.forwarding", interface="all", value="1")
+                done.append("ipv6.forwarding=1")
         preconditions.append(f"configured through the agent for role {role}: " + ", ".join(done))
 
     def check(self) -> str:
@@ -400,10 +418,27 @@ class Attachment:
                 return candidate
         return link.tester_ip
 
+    def tester_ip6(self, link: Link) -> str | None:
+        """The tester's IPv6 address on a link for this case: as `tester_ip`, a fresh one per case
+        on the tester's own side of a segment (the link's /64, ::100 to ::163 hex), so that
+        per-peer state the SUT keeps across cases (ICMPv6 rate-limit tokens) starts anew."""
+        if link.tester_ip6 is None or link.sut_ip6 is None:
+            return None
+        if link.role == "far":
+            return link.tester_ip6
+        net = ipaddress.IPv6Network(f"{link.sut_ip6}/64", strict=False)
+        taken = {ipaddress.IPv6Address(link.sut_ip6)}
+        for step in range(100):
+            candidate = net.network_address + 0x100 + (self.cases_run + step) % 100
+            if candidate not in taken:
+                return str(candidate)
+        return link.tester_ip6
+
     def _port(self, capture: Capture, link: Link, name: str = "tester") -> Port:
         port = Port(name, capture, ns=self.ns, ifname=link.interface, mac=self.tester_macs[link.interface],
                     ip=self.tester_ip(link))
         port.guard = lambda data: self._guard(link, data)
+        port.patience = self.target.patience
         return port
 
     @contextmanager
@@ -438,7 +473,7 @@ class Attachment:
     def _guard(self, link: Link, data: bytes) -> None:
         """What the suite may send on an external SUT's wire: to the SUT's MAC or a group MAC
         (any unicast MAC on a TAP the suite made, where the SUT is the only other station), and
-        IPv4 only to the links' subnets or to addresses nothing routes."""
+        IPv4 and IPv6 only to the links' subnets or to addresses nothing routes."""
         dst_mac = ":".join(f"{b:02x}" for b in data[:6])
         private = self.target.kind == "tap" and bool(self.target.command)
         if not data[0] & 1 and dst_mac != self.sut_macs.get(link.interface) and not private:
@@ -447,8 +482,18 @@ class Attachment:
         if data[12:14] == b"\x08\x00" and len(data) >= 34 and data[14] >> 4 == 4:
             dst = ipaddress.IPv4Address(data[30:34])
             subnets = [ipaddress.IPv4Network(f"{x.sut_ip}/{x.prefixlen}", strict=False) for x in self.target.links]
-            if not any(dst in net for net in (*subnets, *SAFE_DESTINATIONS)):
+            if private:
+                subnets.append(TEST_RANGE)
+            if not any(dst in net for net in (*subnets, *UNROUTED)):
                 raise GuardRefusal(f"the case sends to {dst}, outside the SUT's links and the suite's ranges; through "
+                                   f"an external SUT the suite never sends where a real host could be reached")
+        if data[12:14] == b"\x86\xdd" and len(data) >= 54 and data[14] >> 4 == 6:
+            dst6 = ipaddress.IPv6Address(data[38:54])
+            subnets6 = [ipaddress.IPv6Network(f"{x.sut_ip6}/64", strict=False) for x in self.target.links if x.sut_ip6]
+            if private:
+                subnets6.append(TEST_RANGE6)
+            if not any(dst6 in net for net in (*subnets6, *UNROUTED6)):
+                raise GuardRefusal(f"the case sends to {dst6}, outside the SUT's links and the suite's ranges; through "
                                    f"an external SUT the suite never sends where a real host could be reached")
 
     def describe(self) -> dict[str, Any]:

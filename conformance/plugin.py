@@ -25,7 +25,7 @@ from conformance import __version__, ordering, pcap, runs, sut_options
 from conformance.catalog import CaseInfo, CatalogError, Filter, Level, check_unique, info_of, needs_of
 from conformance.netns import Namespace, can_create_namespaces
 from conformance.record import CAPTURE_KEY, SUT_KEY, CaseRecord
-from conformance.report.model import make_results, point_latest, write_results
+from conformance.report.model import case_key, make_results, point_latest, write_results
 from conformance.sut import NetnsSut, sysctl_snapshot
 from conformance.topology import interface_of
 from conformance.verdict import Inconclusive, NotImplementedBySut, Verdict
@@ -45,6 +45,9 @@ pytest_plugins = [
     "conformance.fixtures.addresses",
     "conformance.fixtures.mtu",
     "conformance.fixtures.two_gateways",
+    "conformance.fixtures.lan6",
+    "conformance.fixtures.routed6",
+    "conformance.fixtures.nd",
     "conformance.invariants",  # every frame from the SUT is held to the invariants
 ]
 
@@ -72,6 +75,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--case-timeout", type=case_timeout, default=DEFAULT_CASE_TIMEOUT, metavar="S",
                     help="stop a case after S seconds and report ERROR (default 30)")
     group.addoption("--run-id", default=None, help=argparse_suppress())
+    group.addoption("--shard", default=None, metavar="K/N", type=_shard_option,
+                    help="run part K of the selection split into N parts balanced by recorded durations "
+                    "(one per CI machine; join the parts with 'conformance merge')")
+    group.addoption("--shard-durations", default=None, metavar="FILE_OR_DIR",
+                    help="where --shard reads case durations: a results.json, a run directory or a report "
+                    "directory (default: the newest complete runs under --report-dir)")
     group.addoption("--baseline", default=None, metavar="FILE_OR_DIR",
                     help="expected verdicts: a baseline TOML file or a directory of them; the exit status is 0 "
                     "exactly when every verdict matches it, otherwise each difference is printed and it is 1")
@@ -88,6 +97,17 @@ def case_timeout(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: a case timeout must be a number of seconds above 0")
     return value
+
+
+def _shard_option(text: str) -> Any:
+    import argparse
+
+    from conformance.shard import ShardError, parse
+
+    try:
+        return parse(text)
+    except ShardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def argparse_suppress() -> str:
@@ -113,6 +133,7 @@ class RunState:
         self.unprivileged = ""
         self.usage_error = ""  # an xdist worker's refusal of the selection, said once by the controller
         self.watchdog_kills: dict[str, str] = {}  # nodeid -> why the watchdog killed its worker
+        self.shard: dict[str, Any] | None = None  # this run's part of a sharded selection (run.shard)
 
     def record(self, report: pytest.TestReport) -> None:
         props: dict[str, Any] = dict(report.user_properties)
@@ -186,10 +207,27 @@ class RunState:
             "sysctls": self.config.stash.get(SNAPSHOT_KEY, {}),
             "host": {"hostname": platform.node(), "python": platform.python_version(), "pytest": pytest.__version__},
         }
+        selection = _selection_given(self.config)
+        if selection:
+            run["selection"] = selection
+        if self.shard is not None:
+            run["shard"] = self.shard
         return make_results(run, cases)
 
 
 SNAPSHOT_KEY = pytest.StashKey[dict[str, str]]()
+SELECTION_OPTIONS = ("case", "exclude", "protocol", "rfc", "level", "tag", "text")
+
+
+def _selection_given(config: pytest.Config) -> dict[str, Any]:
+    """The selection options the run was given (run.selection): `diff` tells a case left out of a
+    selection from a case that disappeared."""
+    out: dict[str, Any] = {}
+    for name in SELECTION_OPTIONS:
+        value = config.getoption(name)
+        if value:
+            out[name] = list(value) if isinstance(value, list | tuple) else value
+    return out
 
 
 def _worker_id(report: pytest.TestReport) -> str | None:
@@ -233,6 +271,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if is_controller(config):
         os.environ.setdefault(runs.OWNER_VAR, runs.owner_token())
         _load_baseline(config)
+        if config.getoption("shard"):
+            _durations_source(config)
 
 
 def _stop_on_sigterm(config: pytest.Config) -> None:
@@ -262,13 +302,14 @@ def pytest_configure_node(node: Any) -> None:
     state: RunState = node.config.stash[RUN_KEY]
     node.workerinput["conformance_run_id"] = state.run_id
     node.workerinput["conformance_report_dir"] = str(state.report_dir)
+    node.workerinput["conformance_shard_durations"] = node.config.stash.get(DURATIONS_KEY, "")
 
 
 def _selection(config: pytest.Config) -> Filter:
-    try:
-        levels = tuple(Level(x.upper()) for x in config.getoption("level"))
-    except ValueError as exc:
-        raise pytest.UsageError(f"--level: {exc}; use MUST, SHOULD or MAY") from None
+    bad = [x for x in config.getoption("level") if x.upper() not in Level.__members__]
+    if bad:
+        raise pytest.UsageError(f"unknown level {bad[0]!r}; use MUST, SHOULD or MAY")
+    levels = tuple(Level(x.upper()) for x in config.getoption("level"))
     f = Filter(
         protocol=tuple(config.getoption("protocol")), rfc=tuple(config.getoption("rfc")), level=levels,
         text=config.getoption("text"), ids=tuple(config.getoption("case")), tags=tuple(config.getoption("tag")),
@@ -307,6 +348,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
         cases = [(i, info) for i, info in cases if i in keep]
+    if config.getoption("shard"):
+        cases = _take_shard(config, items, cases)
     if not cases:
         return
     problem = None if config.option.collectonly else can_create_namespaces()
@@ -331,6 +374,51 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
             item.add_marker(pytest.mark.skip(reason=f"not applicable: {missing}"))
 
 
+DURATIONS_KEY = pytest.StashKey[str]()  # the durations source every shard process reads
+
+
+def _durations_source(config: pytest.Config) -> str:
+    """Where --shard reads durations: resolved once by the controller and handed to its workers,
+    so that every process of the shard computes the same partition."""
+    if DURATIONS_KEY not in config.stash:
+        given = config.getoption("shard_durations")
+        if not given:
+            given = (str(config.stash[RUN_KEY].report_dir) if is_controller(config)
+                     else _worker_input(config, "conformance_shard_durations"))
+        config.stash[DURATIONS_KEY] = str(Path(given).resolve()) if given else ""
+    return config.stash[DURATIONS_KEY]
+
+
+def _take_shard(config: pytest.Config, items: list[pytest.Item],
+                cases: list[tuple[pytest.Item, CaseInfo]]) -> list[tuple[pytest.Item, CaseInfo]]:
+    """Keep this shard's cases of the selection; the rest are deselected (run by other shards)."""
+    from conformance import shard as sharding
+    from conformance.report.model import case_key
+
+    source = _durations_source(config)
+    given = config.getoption("shard_durations")
+    if given and not Path(given).exists():
+        raise pytest.UsageError(f"--shard-durations {given}: no such results file or directory")
+    durations, used = sharding.recorded_durations(Path(source)) if source and Path(source).exists() else ({}, [])
+    keyed = [(case_key({"id": info.id, "nodeid": item.nodeid}), item, info) for item, info in cases]
+    plan = sharding.plan(config.getoption("shard"), [(k, info.waits) for k, _, info in keyed], durations, used)
+    keep_ids = {id(item) for k, item, _ in keyed if plan.mine(k)}
+    case_ids = {id(item) for item, _ in cases}
+    # Items that are not conformance cases (plain tests beside them) all go with shard 1.
+    others = [item for item in items if id(item) not in case_ids] if plan.shard.index != 1 else []
+    drop = [item for k, item, _ in keyed if id(item) not in keep_ids] + others
+    if drop:
+        dropped = {id(i) for i in drop}
+        config.hook.pytest_deselected(items=drop)
+        items[:] = [i for i in items if id(i) not in dropped]
+    described = plan.describe()
+    if is_controller(config):
+        config.stash[RUN_KEY].shard = described
+    else:
+        config.workeroutput["conformance_shard"] = described  # type: ignore[attr-defined]
+    return [(item, info) for item, info in cases if id(item) in keep_ids]
+
+
 def _refuse_selection(config: pytest.Config, items: list[pytest.Item], message: str) -> None:
     """A selection that names no case: a usage error. An xdist worker cannot raise one without an
     INTERNALERROR; it runs nothing and tells the controller, which says it once and exits 2."""
@@ -343,9 +431,12 @@ def _refuse_selection(config: pytest.Config, items: list[pytest.Item], message: 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    message = getattr(node, "workeroutput", {}).get("conformance_usage_error")
+    output = getattr(node, "workeroutput", {})
+    message = output.get("conformance_usage_error")
     if message:
         node.config.stash[RUN_KEY].usage_error = message
+    if output.get("conformance_shard"):
+        node.config.stash[RUN_KEY].shard = output["conformance_shard"]
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -552,6 +643,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not state.cases:
         if state.enabled:
             runs.drop_unused_run_dir(state.run_dir)
+        if state.shard and not state.shard["cases"] and exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            # More shards than cases: this machine's part is empty, which is no failure of the run.
+            session.exitstatus = pytest.ExitCode.OK
+            sys.stderr.write(f"conformance: shard {state.shard['index']}/{state.shard['count']} holds none of the "
+                             f"{state.shard['cases_in_all_shards']} selected result(s); nothing to run here.\n")
         return
     if exitstatus == pytest.ExitCode.INTERRUPTED:
         state.interrupted = True
@@ -586,7 +682,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     for c in sorted(failures, key=lambda c: (order[c["level"]], c["id"])):
         first = (c["message"] or "").splitlines()[0] if c["message"] else ""
         known = "known " if (c.get("baseline") or {}).get("deviation") and c["baseline"]["match"] else ""
-        tr.write_line(f"{known}{c['outcome'].upper():5} {c['level']:6} {c['id']}: {first}"[:200])
+        tr.write_line(f"{known}{c['outcome'].upper():5} {c['level']:6} {case_key(c)}: {first}"[:200])
     if state.enabled:
         tr.write_line(f"results: {state.run_dir / 'results.json'}")
     _report_summary(tr, config)
@@ -606,7 +702,7 @@ def _load_baseline(config: pytest.Config) -> None:
     if given:
         try:
             config.stash[BASELINE_KEY] = (load(Path(given)), True)
-        except BaselineError as exc:
+        except BaselineError as exc:  # `conformance run` checks it first and says it in one sentence
             pytest.exit(f"conformance: {exc}", returncode=2)
         return
     kind = config.stash[SUT_KEY].kind
@@ -625,7 +721,7 @@ def _apply_baseline(session: pytest.Session, results: dict[str, Any]) -> None:
     if loaded is None:
         return
     baseline, decides = loaded
-    diffs = annotate(results, baseline)
+    diffs = annotate(results, baseline, decides=decides)
     notes = session.config.stash.setdefault(REPORT_KEY, {})
     notes["baseline"] = (baseline, decides, diffs)
     notes["cases"] = results["cases"]

@@ -156,7 +156,9 @@ def check_sysctls(profile: Profile, ns: Namespace) -> None:
     checked on the namespace's `default` entry, as the interface exists only in a topology."""
     for key, value in profile.sysctls.items():
         iface = interface_of(key)
-        probe = key.replace(f".{iface}.", ".default.", 1) if iface else key
+        # conf/ has a `default` entry in every namespace; neigh/ has none there, but has `lo`.
+        scope = "lo" if key.split(".")[2:3] == ["neigh"] else "default"
+        probe = key.replace(f".{iface}.", f".{scope}.", 1) if iface else key
         try:
             ns.write_sysctl(probe, value)
         except FileNotFoundError:

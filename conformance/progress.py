@@ -1,6 +1,7 @@
 """`--progress`: one line per finished case with the running counts, and on a terminal a status
 line naming the case that is running. `conformance run` turns it on; it works under xdist (the
-controller sees every case start and finish).
+controller sees every case start and finish). `--no-progress` prints nothing per case (not even
+pytest's dots): only the summary at the end (`conformance run --no-progress`).
 
 PYTEST_DONT_REWRITE: a plugin module the CLI may import before pytest loads it.
 """
@@ -19,8 +20,18 @@ PROP_VERDICT = "conformance_verdict"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.getgroup("conformance").addoption(
-        "--progress", action="store_true", help="print each case's verdict as it finishes, with running counts")
+    group = parser.getgroup("conformance")
+    group.addoption("--progress", action="store_true", help="print each case's verdict as it finishes, with running counts")
+    group.addoption("--no-progress", action="store_true", help="print nothing per case, only the summary at the end")
+
+
+class Silent:
+    """Nothing per case: pytest's letters and dots are blanked."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_report_teststatus(self, report: pytest.TestReport, config: pytest.Config) -> Any:
+        category, _letter, word = yield
+        return category, "", word
 
 
 class Progress:
@@ -32,6 +43,7 @@ class Progress:
         self.tty = sys.stdout.isatty()
         self.running: dict[str, float] = {}
         self.verdicts: dict[str, str] = {}
+        self.called: set[str] = set()  # cases whose call phase ran
 
     def _write(self, text: str) -> None:
         tr = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -69,11 +81,14 @@ class Progress:
         verdict = props.get(PROP_VERDICT)
         if verdict and self.verdicts.get(report.nodeid) in (None, "pass"):
             self.verdicts[report.nodeid] = verdict
+        if report.when == "call":
+            self.called.add(report.nodeid)
         if report.when != "teardown":
             return
         final = self.verdicts.pop(report.nodeid, None)
-        if final not in (None, "skip", "inconclusive") and "conformance_sut_died" in props:
+        if report.nodeid in self.called and "conformance_sut_died" in props:
             final = "fail"  # the SUT died during the case (the plugin records it so)
+        self.called.discard(report.nodeid)
         case = props.get(PROP_CASE)
         if final is None or case is None:
             return
@@ -90,5 +105,9 @@ class Progress:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if config.getoption("progress", False) and not hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
+        return
+    if config.getoption("no_progress", False):
+        config.pluginmanager.register(Silent(), "conformance-no-progress")
+    elif config.getoption("progress", False):
         config.pluginmanager.register(Progress(config), "conformance-progress")

@@ -131,6 +131,8 @@ class Link:
     sut_mac: str | None = None  # learned by ARP when not given
     sut_ifname: str | None = None  # the SUT's own name for its end (for knobs, routes, configuration)
     gateway: str | None = None  # the SUT's default gateway on this link; the tester answers for it
+    sut_ip6: str | None = None  # the SUT's IPv6 address on this link (a /64), for the IPv6 cases
+    tester_ip6: str | None = None  # the tester's IPv6 address on this link (same /64)
 
 
 ROLES = ("lan", "near", "far")
@@ -163,6 +165,7 @@ class ExternalSut:
     source: str = ""  # the SUT file it came from
     msl_s: float | None = None  # the TCP MSL the SUT declares (RFC 9293 3.4.2)
     ready: str | None = None  # a line the start command prints on stdout once the SUT is up
+    patience: float = 1.0  # how many times the usual waits the SUT needs (a slow SUT)
 
     def link(self, role: str) -> Link | None:
         return next((link for link in self.links if link.role == role), None)

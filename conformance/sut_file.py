@@ -6,6 +6,7 @@ started and reached, and which wire plays which role.
     start = "scripts/vm-sut --tap {tap:lan} --tap {tap:far} --agent-socket {agent_socket}"
     ready = "vm-sut: ready"      # optional: a line the start command prints once the SUT is up
     start_timeout = 60           # seconds for the SUT to answer (ARP, and its agent's hello)
+    patience = 3                 # optional: a slow SUT (an emulated VM) gets 3 times the usual waits
     agent = "unix:{agent_socket}"    # or "tcp:HOST:PORT", or "cmd:ssh root@dut conformance-agent"
     configure = true             # the suite gives the SUT each role's addresses through the agent
 
@@ -16,6 +17,8 @@ started and reached, and which wire plays which role.
     tester_ip = "198.18.0.2"
     prefixlen = 24
     gateway = "198.18.0.254"     # the SUT's default gateway there (the tester answers for it)
+    sut_ip6 = "2001:db8::1"      # optional, both or neither: IPv6 on the link (one /64), for the
+    tester_ip6 = "2001:db8::2"   # IPv6 cases (lan6, routed6); without them those cases skip
 
     [links.near]                 # near and far: the two sides of a router (the routed cases)
     ...
@@ -47,9 +50,9 @@ from conformance.sut import (
     SutError,
 )
 
-TOP_KEYS = {"description", "kind", "start", "ready", "start_timeout", "agent", "configure", "capabilities", "tcp_listener",
+TOP_KEYS = {"description", "kind", "start", "ready", "start_timeout", "patience", "agent", "configure", "capabilities", "tcp_listener",
             "udp_listener", "msl_s", "allow_addresses_outside_test_ranges", "allow_host_traffic_iface", "links"}
-LINK_KEYS = {"tap", "iface", "sut_ip", "tester_ip", "prefixlen", "sut_mac", "sut_ifname", "gateway"}
+LINK_KEYS = {"tap", "iface", "sut_ip", "tester_ip", "prefixlen", "sut_mac", "sut_ifname", "gateway", "sut_ip6", "tester_ip6"}
 PLACEHOLDER = re.compile(r"\{([a-z_]+)(?::([a-z]+))?\}")
 PLACEHOLDERS = {"tap", "netns", "agent_socket", "run_dir", "here", "python"}
 
@@ -123,6 +126,9 @@ def _parse(data: dict[str, Any], where: _Where) -> ExternalSut:
         if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
             raise SutError(f"{where(key)}: {key} must be a port number")
         ports[key] = port
+    patience = data.get("patience", 1)
+    if isinstance(patience, bool) or not isinstance(patience, int | float) or not 1 <= patience <= 20:
+        raise SutError(f"{where('patience')}: patience is how many times the usual waits the SUT needs, 1 to 20")
     msl = data.get("msl_s")
     if msl is not None and (isinstance(msl, bool) or not isinstance(msl, int | float) or msl <= 0):
         raise SutError(f"{where('msl_s')}: msl_s is the SUT's Maximum Segment Lifetime in seconds, above 0")
@@ -136,6 +142,7 @@ def _parse(data: dict[str, Any], where: _Where) -> ExternalSut:
                        allow_host_traffic_iface=_bool(data, "allow_host_traffic_iface", where), agent=agent,
                        configure=configure, start_timeout=float(timeout), declared=declared,
                        title=str(data.get("description", "")), source=str(where.path), ready=ready,
+                       patience=float(patience),
                        msl_s=float(msl) if msl is not None else None)
 
 
@@ -194,8 +201,9 @@ def _links(raw: Any, kind: str, where: _Where, outside: bool) -> tuple[Link, ...
         mac = spec.get("sut_mac")
         if mac is not None and not re.match(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$", str(mac)):
             raise SutError(f"{where('sut_mac', table)}: sut_mac {mac!r} is not a MAC address")
+        ip6 = _ipv6_addresses(spec, table, where, outside)
         out.append(Link(role, interface, addrs["sut_ip"], addrs["tester_ip"], prefixlen, mac.lower() if mac else None,
-                        spec.get("sut_ifname"), addrs.get("gateway")))
+                        spec.get("sut_ifname"), addrs.get("gateway"), ip6.get("sut_ip6"), ip6.get("tester_ip6")))
     roles = {link.role for link in out}
     if ("near" in roles) != ("far" in roles):
         raise SutError(f"{where('links')}: a router SUT needs both [links.near] and [links.far]")
@@ -214,6 +222,40 @@ def _address(value: Any, key: str, table: str, where: _Where, outside: bool) -> 
                        f"if the SUT really lives there, say so with allow_addresses_outside_test_ranges = true "
                        f"(or {ALLOW_OUTSIDE_FLAG})")
     return str(addr)
+
+
+IPV6_TEST_RANGE = ipaddress.IPv6Network("2001:db8::/32")
+IPV6_PREFIXLEN = 64  # the IPv6 cases put the SUT and the tester on one /64
+
+
+def _ipv6_addresses(spec: dict[str, Any], table: str, where: _Where, outside: bool) -> dict[str, str]:
+    """The link's optional IPv6 addresses (sut_ip6, tester_ip6): both or neither, unicast, on
+    one /64, inside 2001:db8::/32 unless addresses outside the test ranges are allowed."""
+    given = {key: spec[key] for key in ("sut_ip6", "tester_ip6") if key in spec}
+    if not given:
+        return {}
+    if len(given) == 1:
+        missing = "tester_ip6" if "sut_ip6" in given else "sut_ip6"
+        raise SutError(f"{where(next(iter(given)), table)}: {table} gives one IPv6 address; the IPv6 cases need {missing} too")
+    out: dict[str, str] = {}
+    for key, value in given.items():
+        try:
+            addr = ipaddress.IPv6Address(str(value))
+        except ValueError:
+            raise SutError(f"{where(key, table)}: {key} {value!r} is not an IPv6 address") from None
+        if addr.is_multicast or addr.is_unspecified or addr.is_loopback or addr.is_link_local:
+            raise SutError(f"{where(key, table)}: {key} {value} is not a global unicast address")
+        if not outside and addr not in IPV6_TEST_RANGE:
+            raise SutError(f"{where(key, table)}: {key} {value} is outside 2001:db8::/32, the range the suite sends to; "
+                           f"if the SUT really lives there, say so with allow_addresses_outside_test_ranges = true "
+                           f"(or {ALLOW_OUTSIDE_FLAG})")
+        out[key] = str(addr)
+    net = ipaddress.IPv6Network(f"{out['sut_ip6']}/{IPV6_PREFIXLEN}", strict=False)
+    if ipaddress.IPv6Address(out["tester_ip6"]) not in net:
+        raise SutError(f"{where('tester_ip6', table)}: tester_ip6 {out['tester_ip6']} is not on the link's /64 {net}")
+    if out["sut_ip6"] == out["tester_ip6"]:
+        raise SutError(f"{where('tester_ip6', table)}: tester_ip6 must differ from sut_ip6")
+    return out
 
 
 def _check_placeholders(text: str | None, key: str, links: tuple[Link, ...], where: _Where) -> None:

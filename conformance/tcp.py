@@ -11,6 +11,7 @@ import itertools
 from typing import Any
 
 from scapy.layers.inet import IP, TCP, in4_chksum
+from scapy.layers.inet6 import IPv6, in6_chksum
 from scapy.layers.l2 import Ether
 from scapy.packet import Packet
 
@@ -25,10 +26,18 @@ def seq_add(a: int, b: int) -> int:
     return (a + b) % SEQ_MOD
 
 
+def ip_layer(src: str, dst: str) -> Packet:
+    """The network header of a segment between `src` and `dst`: IPv6 for IPv6 addresses."""
+    return IPv6(src=src, dst=dst) if ":" in dst else IP(src=src, dst=dst)
+
+
 def payload(segment: Packet) -> bytes:
     """The segment's data as the IP total length bounds it (Ethernet padding excluded)."""
-    ip, tcp = segment[IP], segment[TCP]
+    tcp = segment[TCP]
     start = tcp.dataofs * 4
+    if segment.getlayer(IP) is None:  # IPv6: scapy cuts the segment at the Payload Length
+        return bytes(tcp)[start:]
+    ip = segment[IP]
     length = ip.len - ip.ihl * 4 - start
     return bytes(tcp)[start : start + max(length, 0)]
 
@@ -39,7 +48,7 @@ class TcpPeer:
     def __init__(self, port: Port, *, dst_ip: str, dst_mac: str, dport: int, sport: int | None = None,
                  src_ip: str | None = None, isn: int = 0x10000000) -> None:
         self.port = port
-        self.src_ip = src_ip or port.ip or ""
+        self.src_ip = src_ip or (port.ip6 if ":" in dst_ip else port.ip) or ""
         self.dst_ip = dst_ip
         self.dst_mac = dst_mac
         self.sport = sport if sport is not None else 40000 + next(_ports) % 20000
@@ -67,7 +76,7 @@ class TcpPeer:
                   seq=self.snd_nxt if seq is None else seq,
                   ack=(self.rcv_nxt if "A" in flags else 0) if ack is None else ack,
                   window=self.window if window is None else window, options=options or [], **tcp_fields)
-        frame = Ether(src=self.port.mac, dst=self.dst_mac) / IP(src=self.src_ip, dst=self.dst_ip) / tcp
+        frame = Ether(src=self.port.mac, dst=self.dst_mac) / ip_layer(self.src_ip, self.dst_ip) / tcp
         if data:
             frame = frame / data
         if bad_checksum:
@@ -80,7 +89,7 @@ class TcpPeer:
         fields: dict[str, Any] = {"sport": self.dport, "dport": self.sport, **tcp_fields}
         if flags is not None:
             fields["flags"] = flags
-        return like(IP(src=self.dst_ip, dst=self.src_ip) / TCP(**fields))
+        return like(ip_layer(self.dst_ip, self.src_ip) / TCP(**fields))
 
     def open(self, options: list[Any] | None = None, window: int | None = None) -> Packet:
         """Three-way handshake to the SUT's listener; returns the SYN-ACK."""
@@ -157,6 +166,8 @@ def tcp_options(segment: Packet) -> dict[Any, Any]:
 def checksum_ok(segment: Packet) -> bool:
     """Whether the TCP checksum of a received segment is right: the one's complement sum over
     the pseudo-header and the segment, checksum included, must come out as zero."""
+    if segment.getlayer(IP) is None:
+        return bool(in6_chksum(6, segment[IPv6], bytes(segment[TCP])) == 0)
     ip = segment[IP]
     return in4_chksum(6, ip, bytes(ip[TCP])[: ip.len - ip.ihl * 4]) == 0
 

@@ -203,6 +203,30 @@ QUIET_DEFAULTS = {
 }
 
 
+class PyrouteHandles(dict[str, Any]):
+    """pyroute2 IPRoute handles by node name, each opened in its node's namespace on first use
+    (`net.ipr[node]`): for fixtures that read what the builder does not (IPv6 address states,
+    route lookups). The builder itself does without them; they cost an import and a helper only
+    where a fixture asks."""
+
+    def __init__(self, ns: dict[str, Namespace]) -> None:
+        super().__init__()
+        self._ns = ns
+
+    def __missing__(self, node: str) -> Any:
+        from pyroute2 import IPRoute  # imported late: most runs never need it
+
+        with self._ns[node].entered():
+            handle = IPRoute()
+        self[node] = handle
+        return handle
+
+    def close(self) -> None:
+        for handle in self.values():
+            handle.close()
+        self.clear()
+
+
 @dataclass
 class Network:
     """A built topology: namespaces, one rtnetlink socket per namespace, and TAP fds, by node name."""
@@ -212,6 +236,10 @@ class Network:
     rtnl: dict[str, netlink.Rtnl]
     taps: dict[tuple[str, str], int]
     indexes: dict[tuple[str, str], int] = field(default_factory=dict)  # (node, ifname) -> ifindex
+    ipr: PyrouteHandles = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.ipr = PyrouteHandles(self.ns)
 
     def ifindex(self, node: str, ifname: str) -> int:
         index = self.indexes.get((node, ifname))
@@ -252,6 +280,7 @@ def build(spec: Topology) -> Iterator[Network]:
             stack.callback(sock.close)
             net.rtnl[node.name] = sock
             sock.link_set(LOOPBACK_IFINDEX, up=True)
+        stack.callback(net.ipr.close)  # before the namespaces go
         for link in spec.links:
             if isinstance(link, Veth):
                 _add_veth(net, link)

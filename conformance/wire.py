@@ -7,9 +7,9 @@ stimulus: frames queue in the socket until `expect` reads them. Nothing here sle
 Every frame that a Port sends or receives is kept in the case's Capture with a nanosecond
 timestamp (the kernel's receive stamp where there is one) for the pcap and the packet ladder.
 
-A Port may claim IPv4 addresses for the tester: it answers the SUT's ARP requests for them
-itself, since the tester's kernel owns no address and stays silent (no RSTs, no ARP replies
-of its own in the exchange).
+A Port may claim IPv4 and IPv6 addresses for the tester: it answers the SUT's ARP requests and
+Neighbor Solicitations for them itself, since the tester's kernel owns no address and stays
+silent (no RSTs, no ARP replies or Neighbor Advertisements of its own in the exchange).
 
 A silence check (`expect_none`) ends on a probe whose answer must arrive on the same Port.
 Where the SUT would forward the forbidden frame to this Port, that probe is the Port's
@@ -21,6 +21,7 @@ echo the SUT answers on this Port's link.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import queue
 import select
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scapy.layers.inet import IP
+from scapy.layers.inet6 import ICMPv6ND_NA, ICMPv6NDOptDstLLAddr, IPv6
 from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Packet
 
@@ -99,6 +101,11 @@ class Control:
     path: str
 
 
+def decode_raw(data: bytes) -> Packet:
+    """A packet without a link header (a TUN device): IPv6 or IPv4 by its version."""
+    return IPv6(data) if data and data[0] >> 4 == 6 else IP(data)
+
+
 class Capture:
     """All frames of one case, across its Ports, in arrival order."""
 
@@ -163,6 +170,7 @@ class Port:
         fd: int | None = None,
         mac: str | None = None,
         ip: str | None = None,
+        ip6: str | None = None,
         linktype: int = LINKTYPE_ETHERNET,
     ) -> None:
         self.name = name
@@ -170,9 +178,15 @@ class Port:
         self.capture = capture
         self.mac = mac
         self.ip = ip
+        self.ip6 = ip6  # the tester's IPv6 address on this link (a claim, like `ip`)
         self.linktype = linktype
-        self.claims: dict[str, str] = {}  # IPv4 address -> MAC the Port answers ARP for
+        self.claims: dict[str, str] = {}  # IPv4 or IPv6 address -> MAC the Port answers ARP / NS for
         self.answer_arp = True
+        # How many times the usual waits (an expected frame, a fence's answer) a slow SUT gets:
+        # an emulated VM or a small device may take longer than a kernel to work through a burst.
+        self.patience = 1.0
+        self.answer_nd = True  # answer Neighbor Solicitations for claimed IPv6 addresses
+        self.nd_routers: set[str] = set()  # claimed IPv6 addresses whose NAs carry the Router flag
         self.fence: Fence | None = None  # an echo the SUT answers on this Port's link
         self.control: Control | None = None  # a datagram the SUT forwards to this Port: ends silence checks here
         self.sut_mac: str | None = None  # the SUT's MAC on this link: frames from it are held to conformance.invariants
@@ -204,9 +218,11 @@ class Port:
         self._mark_ns = 0
         self._fence_index = 0  # where in the capture the last fence answer stands
         self._first_crossed: dict[str, int] = {}  # control path -> when a control first arrived on it
-        self._decode: Callable[[bytes], Packet] = Ether if linktype == LINKTYPE_ETHERNET else IP
+        self._decode: Callable[[bytes], Packet] = Ether if linktype == LINKTYPE_ETHERNET else decode_raw
         if ip is not None and mac is not None:
             self.claims[ip] = mac
+        if ip6 is not None and mac is not None:
+            self.claims[ip6] = mac
         capture.ports.append(self)
 
     # --- sending --------------------------------------------------------------------------
@@ -247,6 +263,7 @@ class Port:
             frame = Frame(t_ns, self.name, "in", data, decode=self._decode)
             self.capture.add(frame)
             self._answer_arp(data)
+            self._answer_nd(data)
 
     def _read(self) -> tuple[bytes, int] | None:
         try:
@@ -279,12 +296,49 @@ class Port:
         )
         self._transmit(bytes(reply), note="tester ARP reply")
 
+    def _answer_nd(self, data: bytes) -> None:
+        """Answer a Neighbor Solicitation for a claimed IPv6 address as a node of RFC 4861 7.2.4
+        does: a solicited Neighbor Advertisement with the Override flag and the target's
+        link-layer address, to the soliciting node (to all-nodes when the solicitation came from
+        the unspecified address, with Solicited clear). Only a solicitation that is valid in the
+        ways a receiver must check (7.1.1: hop limit 255, ICMP code 0, no multicast target) is
+        answered, and only when it is the first header after IPv6 (Next Header 58)."""
+        # Fast path on raw bytes: Ethernet / IPv6 / ICMPv6 type 135, hop limit 255, code 0.
+        if not self.answer_nd or self.linktype != LINKTYPE_ETHERNET or len(data) < 78:
+            return
+        if data[12:14] != b"\x86\xdd" or data[20] != 58 or data[21] != 255 or data[54] != 135 or data[55] != 0:
+            return
+        target = data[62:78]
+        if target[0] == 0xFF:
+            return
+        mac = self.claimed_mac(target)
+        if mac is None:
+            return
+        target_ip = str(ipaddress.IPv6Address(target))
+        source = ipaddress.IPv6Address(data[22:38])
+        if source.is_unspecified:  # a DAD probe: the answer goes to all-nodes, not solicited
+            dst_ip, dst_mac, solicited = "ff02::1", "33:33:00:00:00:01", 0
+        else:
+            dst_ip, dst_mac, solicited = str(source), ":".join(f"{b:02x}" for b in data[6:12]), 1
+        router = int(any(ipaddress.ip_address(a).packed == target for a in self.nd_routers))
+        reply = (Ether(src=mac, dst=dst_mac) / IPv6(src=target_ip, dst=dst_ip, hlim=255)
+                 / ICMPv6ND_NA(R=router, S=solicited, O=1, tgt=target_ip) / ICMPv6NDOptDstLLAddr(lladdr=mac))
+        self._transmit(bytes(reply), note="tester neighbor advertisement")
+
+    def claimed_mac(self, packed: bytes) -> str | None:
+        """The MAC this Port claims the IPv6 address `packed` (16 octets) for, or None."""
+        for addr, mac in self.claims.items():
+            if ":" in addr and ipaddress.IPv6Address(addr).packed == packed:
+                return mac
+        return None
+
     def arrived(self) -> list[Frame]:
         """Frames received since the last send on any Port of this case, not yet matched."""
         return [f for f in self.capture.frames if f.port == self.name and f.direction == "in" and f.t_ns >= self._mark_ns]
 
     def expect(self, matcher: Matcher, timeout: float = DEFAULT_TIMEOUT, *, fenced: bool = False) -> Packet:
-        """Wait for a frame like `matcher` that arrived after the last send; return it.
+        """Wait for a frame like `matcher` that arrived after the last send; return it. The
+        wait is `timeout` times the SUT's patience (a slow SUT's file may ask for more).
 
         `fenced`: where the SUT answers the stimulus at once, in order, the answer would come
         before the answer to a fence sent after it. If the frame is not in yet, the Port's fence
@@ -292,6 +346,7 @@ class Port:
         before it, instead of waiting out `timeout` (which still bounds it when the fence gets
         no answer). Only for answers no timer or other neighbour's resolution delays: the case
         says why it is sound."""
+        timeout *= self.patience
         if fenced:
             return self._expect_fenced(matcher, timeout)
         deadline = time.monotonic() + timeout
@@ -449,7 +504,7 @@ class Port:
         control.sender.send(probe, note="control")
         self._await(answer, mark, note="control", failure=(
             f"the control datagram {control.path}, sent before the stimulus, did not arrive on {self.name} "
-            f"within {FENCE_TIMEOUT} s: the path is not open, so what does not cross it proves nothing"))
+            f"within {FENCE_TIMEOUT * self.patience:g} s: the path is not open, so what does not cross it proves nothing"))
         self._first_crossed.setdefault(control.path, self.capture.frames[self._fence_index].t_ns)
         now = time.time_ns()  # what arrived until now answered the control, not what comes next
         for port in self.capture.ports:
@@ -468,19 +523,19 @@ class Port:
         control.sender._transmit(bytes(probe), note="control")
         return self._await(answer, mark, note="control", failure=(
             f"the control datagram {control.path}, sent after the stimulus, did not arrive on {self.name} "
-            f"within {FENCE_TIMEOUT} s: the path the forbidden frame would take is not shown open, so its "
+            f"within {FENCE_TIMEOUT * self.patience:g} s: the path the forbidden frame would take is not shown open, so its "
             "absence proves nothing"))
 
     def _await_fence(self, answer: Matcher, mark: int) -> list[Frame]:
         """Read until the fence's answer is in; return the frames that arrived before it."""
         return self._await(answer, mark, note="fence answer", failure=(
             f"the fence probe on {self.name} ({answer.describe()}) got no answer within "
-            f"{FENCE_TIMEOUT} s, so the absence of a reply cannot be concluded"))
+            f"{FENCE_TIMEOUT * self.patience:g} s, so the absence of a reply cannot be concluded"))
 
     def _await(self, answer: Matcher, mark: int, *, note: str, failure: str) -> list[Frame]:
         """Read until a frame like `answer` is in (INCONCLUSIVE with `failure` if none comes);
         return the frames that arrived here since the last send and before it."""
-        deadline = time.monotonic() + FENCE_TIMEOUT
+        deadline = time.monotonic() + FENCE_TIMEOUT * self.patience
         checked = mark
         while True:
             frames = self.capture.frames
@@ -528,4 +583,4 @@ class Port:
             self._sock = None
 
     def __repr__(self) -> str:
-        return f"<Port {self.name} {self.mac} {self.ip}>"
+        return f"<Port {self.name} {self.mac} {self.ip or ''} {self.ip6 or ''}>"

@@ -55,8 +55,8 @@ class Apps:
         self.sockets[handle] = sock
         return handle
 
-    def _new(self, kind: int, options: list[list[Any]]) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, kind)
+    def _new(self, kind: int, options: list[list[Any]], family: int = socket.AF_INET) -> socket.socket:
+        sock = socket.socket(family, kind)
         try:
             for level, name, value in options:
                 sock.setsockopt(level_number(level), option_number(level, name), _value(value))
@@ -68,7 +68,7 @@ class Apps:
     # --- opening --------------------------------------------------------------------------
 
     def tcp_listen(self, ip: str, port: int, backlog: int, options: list[list[Any]]) -> dict[str, Any]:
-        sock = self._new(socket.SOCK_STREAM, options)
+        sock = self._new(socket.SOCK_STREAM, options, family_of(ip))
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((ip, port))
@@ -76,11 +76,14 @@ class Apps:
         except BaseException:
             sock.close()
             raise
-        return {"handle": self._keep(sock), "local": list(sock.getsockname())}
+        return {"handle": self._keep(sock), "local": endpoint(sock.getsockname())}
 
     def tcp_connect(self, ip: str, port: int, src_ip: str, src_port: int, options: list[list[Any]]) -> dict[str, Any]:
-        sock = self._new(socket.SOCK_STREAM, options)
+        family = family_of(ip)
+        sock = self._new(socket.SOCK_STREAM, options, family)
         try:
+            if family_of(src_ip) != family:  # a source of the other family: any address of this one
+                src_ip = "::" if family == socket.AF_INET6 else "0.0.0.0"
             sock.bind((src_ip, src_port))
             sock.setblocking(False)
             err = sock.connect_ex((ip, port))
@@ -89,10 +92,10 @@ class Apps:
         except BaseException:
             sock.close()
             raise
-        return {"handle": self._keep(sock), "local": list(sock.getsockname())}
+        return {"handle": self._keep(sock), "local": endpoint(sock.getsockname())}
 
     def udp_open(self, ip: str, port: int, connect: list[Any] | None, options: list[list[Any]]) -> dict[str, Any]:
-        sock = self._new(socket.SOCK_DGRAM, options)
+        sock = self._new(socket.SOCK_DGRAM, options, family_of(ip))
         try:
             sock.bind((ip, port))
             if connect is not None:
@@ -100,7 +103,7 @@ class Apps:
         except BaseException:
             sock.close()
             raise
-        return {"handle": self._keep(sock), "local": list(sock.getsockname())}
+        return {"handle": self._keep(sock), "local": endpoint(sock.getsockname())}
 
     # --- using ----------------------------------------------------------------------------
 
@@ -113,7 +116,7 @@ class Apps:
         sock = self._sock(handle)
         self._wait(sock, timeout, "no connection to accept on the SUT")
         conn, peer = sock.accept()
-        return {"handle": self._keep(conn), "peer": list(peer)}
+        return {"handle": self._keep(conn), "peer": endpoint(peer)}
 
     def recv(self, handle: int, size: int, timeout: float, flags: list[str]) -> dict[str, Any]:
         sock = self._sock(handle)
@@ -151,9 +154,9 @@ class Apps:
 
         ancillary = []
         for level, kind, raw in anc:
-            ancillary.append([level_name(level), option_name(level, kind, prefer=("IP_TTL", "IP_TOS", "IP_RECVERR")), b64(raw)])
+            ancillary.append([level_name(level), option_name(level, kind, prefer=("IP_TTL", "IP_TOS", "IP_RECVERR", "IPV6_HOPLIMIT", "IPV6_TCLASS", "IPV6_PKTINFO")), b64(raw)])
         return {"data": b64(data), "ancillary": ancillary, "flags": flag_names(msg_flags),
-                "address": list(addr) if addr else None}
+                "address": endpoint(addr) if addr else None}
 
     def send(self, handle: int, data: str, flags: list[str]) -> dict[str, Any]:
         return {"sent": self._sock(handle).send(unb64(data), flag_number(flags))}
@@ -180,7 +183,7 @@ class Apps:
         return {"errno": errno.errorcode.get(code, str(code)) if code else None}
 
     def sockname(self, handle: int) -> dict[str, Any]:
-        return {"local": list(self._sock(handle).getsockname())}
+        return {"local": endpoint(self._sock(handle).getsockname())}
 
     def tcp_info(self, handle: int) -> dict[str, Any]:
         raw = self._sock(handle).getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
@@ -201,6 +204,17 @@ class Apps:
         for sock in self.sockets.values():
             _abort(sock)
         self.sockets.clear()
+
+
+def family_of(ip: str) -> int:
+    """The address family a socket for `ip` needs: IPv6 for an address with a colon."""
+    return socket.AF_INET6 if ":" in ip else socket.AF_INET
+
+
+def endpoint(address: Any) -> list[Any]:
+    """A socket address as the protocol gives it: [ip, port], for IPv6 too (flow information
+    and scope are left out; a link-local peer's scope is the interface the case uses)."""
+    return [address[0], address[1]]
 
 
 def _abort(sock: socket.socket) -> None:

@@ -75,8 +75,13 @@ _LINUX_EXTRA = {
     "IP_RECVTTL": 12, "IP_RECVTOS": 13, "IP_MTU": 14, "IP_FREEBIND": 15, "IP_PMTUDISC_DONT": 0, "IP_PMTUDISC_WANT": 1,
     "IP_PMTUDISC_DO": 2, "IP_PMTUDISC_PROBE": 3, "SO_NO_CHECK": 11, "TCP_QUICKACK": 12, "TCP_USER_TIMEOUT": 18,
     "TCP_INFO": 11, "SOL_IP": 0, "SOL_TCP": 6, "SOL_UDP": 17,
+    # uapi/linux/in6.h
+    "IPV6_FLOWINFO": 11, "IPV6_MTU_DISCOVER": 23, "IPV6_MTU": 24, "IPV6_RECVERR": 25, "IPV6_FLOWLABEL_MGR": 32,
+    "IPV6_FLOWINFO_SEND": 33, "IPV6_AUTOFLOWLABEL": 70, "IPV6_RECVFRAGSIZE": 77, "IPV6_PMTUDISC_DONT": 0,
+    "IPV6_PMTUDISC_WANT": 1, "IPV6_PMTUDISC_DO": 2, "IPV6_PMTUDISC_PROBE": 3, "SOL_IPV6": 41,
 }
-LEVELS = ("SOL_SOCKET", "SOL_IP", "IPPROTO_IP", "IPPROTO_TCP", "SOL_TCP", "IPPROTO_UDP", "SOL_UDP", "IPPROTO_IPV6")
+LEVELS = ("SOL_SOCKET", "SOL_IP", "IPPROTO_IP", "IPPROTO_TCP", "SOL_TCP", "IPPROTO_UDP", "SOL_UDP", "IPPROTO_IPV6",
+          "SOL_IPV6")
 
 
 def _names(prefixes: tuple[str, ...]) -> dict[str, int]:
@@ -95,7 +100,7 @@ OPTION_NAMES: dict[str, dict[str, int]] = {
     "IPV6": _names(("IPV6_",)),
 }
 LEVEL_GROUP = {"SOL_SOCKET": "SOL_SOCKET", "SOL_IP": "IP", "IPPROTO_IP": "IP", "IPPROTO_TCP": "TCP", "SOL_TCP": "TCP",
-               "IPPROTO_UDP": "UDP", "SOL_UDP": "UDP", "IPPROTO_IPV6": "IPV6"}
+               "IPPROTO_UDP": "UDP", "SOL_UDP": "UDP", "IPPROTO_IPV6": "IPV6", "SOL_IPV6": "IPV6"}
 LEVEL_NUMBERS = {"SOL_SOCKET": socket.SOL_SOCKET, "IP": socket.IPPROTO_IP, "TCP": socket.IPPROTO_TCP,
                  "UDP": socket.IPPROTO_UDP, "IPV6": socket.IPPROTO_IPV6}
 MSG_FLAGS = {name: getattr(socket, name) for name in dir(socket) if name.startswith("MSG_")}

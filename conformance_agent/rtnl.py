@@ -29,9 +29,11 @@ RTM_NEWRULE, RTM_DELRULE, RTM_GETRULE = 32, 33, 34
 
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_OPERSTATE = 1, 3, 4, 16
 IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST, IFA_FLAGS = 1, 2, 4, 8
+IFA_F_TENTATIVE = 0x40
 RTA_DST, RTA_SRC, RTA_IIF, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC = 1, 2, 3, 4, 5, 6, 7
 RTA_MULTIPATH, RTA_TABLE = 9, 15
 NDA_DST, NDA_LLADDR = 1, 2
+NTF_ROUTER = 0x80  # an IPv6 neighbour that is a router (RFC 4861 IsRouter)
 FRA_DST, FRA_SRC, FRA_IIFNAME, FRA_PRIORITY, FRA_FWMARK, FRA_TABLE = 1, 2, 3, 6, 10, 15
 
 IFF_UP = 0x1
@@ -184,12 +186,15 @@ class Rtnl:
     def addresses(self) -> list[dict[str, object]]:
         out = []
         for m in self.dump(RTM_GETADDR, IFADDR.pack(socket.AF_UNSPEC, 0, 0, 0, 0), IFADDR):
-            family, prefixlen, _flags, scope, index = IFADDR.unpack_from(m.body)
+            family, prefixlen, flags, scope, index = IFADDR.unpack_from(m.body)
             raw = m.attrs.get(IFA_LOCAL) or m.attrs.get(IFA_ADDRESS)
             if raw is None:
                 continue
+            if IFA_FLAGS in m.attrs:
+                flags = struct.unpack("=I", m.attrs[IFA_FLAGS][:4])[0]
             out.append({"index": index, "address": ip_text(raw), "prefixlen": prefixlen, "scope": scope,
-                        "family": "ipv6" if family == socket.AF_INET6 else "ipv4"})
+                        "family": "ipv6" if family == socket.AF_INET6 else "ipv4",
+                        "tentative": bool(flags & IFA_F_TENTATIVE)})
         return out
 
     def address(self, op: str, index: int, address: str, prefixlen: int, nodad: bool = False) -> None:
@@ -291,12 +296,12 @@ class Rtnl:
 
     def neighbours(self, family: int = socket.AF_INET) -> Iterator[dict[str, object]]:
         for m in self.dump(RTM_GETNEIGH, NDMSG.pack(family, 0, 0, 0, 0), NDMSG):
-            _family, index, state, _flags, _type = NDMSG.unpack_from(m.body)
+            _family, index, state, flags, _type = NDMSG.unpack_from(m.body)
             if NDA_DST not in m.attrs:
                 continue
             yield {"index": index, "ip": ip_text(m.attrs[NDA_DST]),
                    "mac": mac_text(m.attrs[NDA_LLADDR]) if NDA_LLADDR in m.attrs else None,
-                   "state": NUD_STATES.get(state, hex(state))}
+                   "state": NUD_STATES.get(state, hex(state)), "router": bool(flags & NTF_ROUTER)}
 
     def neighbour(self, op: str, index: int, ip: str, mac: str | None = None, state: str = "PERMANENT") -> None:
         body = NDMSG.pack(family_of(ip), index, NUD_BY_NAME[state], 0, 0)

@@ -52,7 +52,7 @@ class Agent:
             "route_get": lambda x: s.route_get(x["dst"]),
             "rule_add": lambda x: s.rule("add", x["priority"], x["table"], x.get("selectors") or {}),
             "rule_del": lambda x: s.rule("del", x["priority"], x["table"], x.get("selectors") or {}),
-            "neighbours": lambda x: s.neighbours(x.get("interface")),
+            "neighbours": lambda x: s.neighbours(x.get("interface"), x.get("family", "ipv4")),
             "neighbour_add": lambda x: s.neighbour("add", x["ip"], x["interface"], x.get("mac"), x.get("state", "PERMANENT")),
             "neighbour_del": lambda x: s.neighbour("del", x["ip"], x["interface"], None, "PERMANENT"),
             "counters": lambda x: s.counters(x.get("table", "snmp")),

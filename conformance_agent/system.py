@@ -6,11 +6,12 @@ from __future__ import annotations
 import ipaddress
 import platform
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 
 from conformance_agent import knobs
-from conformance_agent.protocol import INVALID, UNSUPPORTED, AgentError
+from conformance_agent.protocol import FAILED, INVALID, UNSUPPORTED, AgentError
 from conformance_agent.rtnl import ROUTE_TYPES, Rtnl
 
 TCP_STATES = {1: "ESTABLISHED", 2: "SYN-SENT", 3: "SYN-RECEIVED", 4: "FIN-WAIT-1", 5: "FIN-WAIT-2", 6: "TIME-WAIT",
@@ -102,9 +103,23 @@ class System:
         iface = ipaddress.ip_interface(cidr)
         index = self.ifindex(interface)
         self.rtnl.address(op, index, str(iface.ip), iface.network.prefixlen, nodad=iface.version == 6)
+        if op == "add" and iface.version == 6:
+            self._await_usable(index, str(iface.ip))
         back = "del" if op == "add" else "add"
         self.undo.append((f"address {op} {cidr} {interface}",
                           lambda: self.rtnl.address(back, index, str(iface.ip), iface.network.prefixlen)))
+
+    def _await_usable(self, index: int, address: str, timeout: float = 2.0) -> None:
+        """An IPv6 address, even one added without Duplicate Address Detection, is not yet the
+        node's own when the request returns: the kernel's address work installs its local route
+        a moment later, and until then a packet to it is not delivered. Answer once it is."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            mine = [a for a in self.rtnl.addresses() if a["index"] == index and a["address"] == address]
+            if mine and not mine[0]["tentative"] and self.rtnl.route_get(address)["type"] == ROUTE_TYPES["local"]:
+                return
+            time.sleep(0.0002)
+        raise AgentError(FAILED, f"the address {address} was not usable {timeout:g} s after it was added")
 
     def link_set(self, interface: str, up: bool | None, mtu: int | None, mac: str | None = None) -> None:
         index = self.ifindex(interface)
@@ -146,13 +161,16 @@ class System:
         back = "del" if op == "add" else "add"
         self.undo.append((f"rule {op} {priority}", lambda: self.rtnl.rule(back, priority, table, **selectors)))
 
-    def neighbours(self, interface: str | None) -> list[dict[str, Any]]:
+    def neighbours(self, interface: str | None, family: str = "ipv4") -> list[dict[str, Any]]:
+        if family not in FAMILIES:
+            raise AgentError(INVALID, f"family is ipv4 or ipv6, not {family!r}")
         names = {link["index"]: link["name"] for link in self.rtnl.links()}
         out = []
-        for n in self.rtnl.neighbours():
+        for n in self.rtnl.neighbours(FAMILIES[family]):
             name = names.get(n["index"])
             if interface is None or name == interface:
-                out.append({"ip": n["ip"], "mac": n["mac"], "state": n["state"], "interface": name})
+                out.append({"ip": n["ip"], "mac": n["mac"], "state": n["state"], "interface": name,
+                            "router": n["router"]})
         return out
 
     def neighbour(self, op: str, ip: str, interface: str, mac: str | None, state: str) -> None:
@@ -164,8 +182,10 @@ class System:
     # --- counters and the TCP table -------------------------------------------------------
 
     def counters(self, table: str) -> dict[str, int]:
-        if table not in ("snmp", "netstat"):
-            raise AgentError(UNSUPPORTED, f"no counter table {table!r} (known: snmp, netstat)")
+        if table not in ("snmp", "netstat", "snmp6"):
+            raise AgentError(UNSUPPORTED, f"no counter table {table!r} (known: snmp, netstat, snmp6)")
+        if table == "snmp6":
+            return parse_snmp6(_proc_net(table))
         lines = _proc_net(table).splitlines()
         out: dict[str, int] = {}
         for head, values in zip(lines[0::2], lines[1::2], strict=False):
@@ -177,12 +197,17 @@ class System:
 
     def tcp_connections(self) -> list[dict[str, Any]]:
         out = []
-        for line in _proc_net("tcp").splitlines()[1:]:
-            f = line.split()
-            timer, when = f[5].split(":")
-            out.append({"local": _endpoint(f[1]), "remote": _endpoint(f[2]),
-                        "state": TCP_STATES.get(int(f[3], 16), f[3]), "timer": int(timer, 16),
-                        "timer_left_s": int(when, 16) / 100.0})
+        for table in ("tcp", "tcp6"):
+            try:
+                lines = _proc_net(table).splitlines()[1:]
+            except FileNotFoundError:
+                continue  # a kernel without IPv6
+            for line in lines:
+                f = line.split()
+                timer, when = f[5].split(":")
+                out.append({"local": _endpoint(f[1]), "remote": _endpoint(f[2]),
+                            "state": TCP_STATES.get(int(f[3], 16), f[3]), "timer": int(timer, 16),
+                            "timer_left_s": int(when, 16) / 100.0})
         return out
 
     # --- back to the start ----------------------------------------------------------------
@@ -210,7 +235,7 @@ class System:
         return problems
 
     def flush_neighbours(self) -> None:
-        for n in list(self.rtnl.neighbours()):
+        for n in [*self.rtnl.neighbours(socket.AF_INET), *self.rtnl.neighbours(socket.AF_INET6)]:
             if n["state"] in ("NOARP", "PERMANENT"):
                 continue
             try:
@@ -219,6 +244,31 @@ class System:
                 continue
 
 
+FAMILIES = {"ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
+# /proc/net/snmp6 names its counters with the protocol glued on ("Ip6InReceives"); the agent
+# protocol names them "Proto.Counter", as for snmp and netstat ("Ip6.InReceives").
+SNMP6_PREFIXES = ("UdpLite6", "Icmp6", "Udp6", "Ip6")
+
+
+def parse_snmp6(text: str) -> dict[str, int]:
+    """/proc/net/snmp6 ("Name value" per line) as "Proto.Counter" -> value."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) != 2:
+            continue
+        name, value = words
+        prefix = next((p for p in SNMP6_PREFIXES if name.startswith(p)), None)
+        if prefix is None or not value.lstrip("-").isdigit():
+            continue
+        out[f"{prefix}.{name[len(prefix):]}"] = int(value)
+    return out
+
+
 def _endpoint(text: str) -> list[Any]:
+    """An address:port of /proc/net/tcp or tcp6: the address in hex, in 32-bit words of host
+    (little-endian) order."""
     addr, port = text.split(":")
-    return [socket.inet_ntoa(int(addr, 16).to_bytes(4, "little")), int(port, 16)]
+    raw = bytes.fromhex(addr)
+    packed = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    return [str(ipaddress.ip_address(packed)), int(port, 16)]

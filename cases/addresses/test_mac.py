@@ -25,7 +25,7 @@ def is_group(mac: str) -> bool:
     return bool(first_octet(mac) & 0x01)
 
 
-@case("ADDR-KERNEL-MAC-LOCAL", rfc=7042, section="2.1", level=MUST, layer=2)
+@case("ADDR-KERNEL-MAC-LOCAL", title="Generated MAC is locally administered", rfc=7042, section="2.1", level=MUST, layer=2)
 def test_generated_mac_is_locally_administered(kernel_mac_lan):
     """A MAC the SUT makes up itself (not one assigned from an IEEE-registered OUI) has the Local
     bit set."""
@@ -33,7 +33,7 @@ def test_generated_mac_is_locally_administered(kernel_mac_lan):
     assert first_octet(mac) & 0x02, f"a generated MAC must have the Local bit (0x02 of the first octet) set; the SUT chose {mac}"
 
 
-@case("ADDR-KERNEL-MAC-UNICAST", rfc=7042, section="2.1", level=MUST, layer=2)
+@case("ADDR-KERNEL-MAC-UNICAST", title="Generated MAC is unicast", rfc=7042, section="2.1", level=MUST, layer=2)
 def test_generated_mac_is_unicast(kernel_mac_lan):
     """A MAC the SUT generates for an interface is an individual (unicast) address: the Group bit is clear."""
     mac = kernel_mac_lan.sut.mac
@@ -41,7 +41,7 @@ def test_generated_mac_is_unicast(kernel_mac_lan):
     assert mac != "00:00:00:00:00:00", "an interface's own MAC must not be all zeros"
 
 
-@case("ADDR-KERNEL-MAC-ON-WIRE", rfc=826, section="Packet Reception", level=MUST, layer=2)
+@case("ADDR-KERNEL-MAC-ON-WIRE", title="Generated MAC is what the SUT sends from", rfc=826, section="Packet Reception", level=MUST, layer=2)
 def test_generated_mac_is_what_the_sut_sends_from(kernel_mac_lan):
     """The SUT's frames and ARP replies carry the MAC its interface has: the generated one.
 
@@ -54,7 +54,7 @@ def test_generated_mac_is_what_the_sut_sends_from(kernel_mac_lan):
     assert reply[ARP].hwsrc == sut.mac, f"the ARP reply must give the interface's MAC {sut.mac}, gave {reply[ARP].hwsrc}"
 
 
-@case("ADDR-GROUP-MAC-REFUSED", rfc=7042, section="2.1", level=MUST, layer=2)
+@case("ADDR-GROUP-MAC-REFUSED", title="Group MAC cannot become the interface address", rfc=7042, section="2.1", level=MUST, layer=2)
 def test_group_mac_cannot_become_the_interface_address(kernel_mac_lan):
     """A multicast MAC offered as the interface's own address is refused: the SUT keeps sending
     from a unicast MAC."""
@@ -105,7 +105,7 @@ def test_reply_to_multicast_comes_from_unicast_addresses(lan):
     assert reply[Ether].src == lan.sut.mac, f"the reply must be sent from the SUT's MAC {lan.sut.mac}, was {reply[Ether].src}"
 
 
-@case("ADDR-BROADCAST-FRAME-UNICAST-SOURCE", rfc=826, section="Packet Generation", level=MUST, layer=2, needs=("sockets",))
+@case("ADDR-BROADCAST-FRAME-UNICAST-SOURCE", title="SUT broadcasts from its own unicast MAC", rfc=826, section="Packet Generation", level=MUST, layer=2, needs=("sockets",))
 def test_sut_broadcasts_from_its_own_unicast_mac(kernel_mac_lan):
     """A frame the SUT broadcasts (its ARP request) carries its own unicast MAC as source and as
     sender hardware address, never a group address."""

@@ -94,7 +94,7 @@ def test_existing_entry_updated_by_any_packet(lan):
     )
 
 
-@case("ARP-LEARN-UNSOLICITED-REPLY", rfc=826, section="Packet Reception", level=MUST, layer=2, needs=("neighbours",))
+@case("ARP-LEARN-UNSOLICITED-REPLY", title="Reply targeting the SUT adds the sender", rfc=826, section="Packet Reception", level=MUST, layer=2, needs=("neighbours",))
 def test_reply_targeting_sut_adds_sender(lan):
     """A reply whose target is the SUT adds its sender's mapping even if the SUT never asked.
 

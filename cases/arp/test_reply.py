@@ -64,7 +64,7 @@ def test_request_for_subnet_broadcast_gets_no_reply(lan):
     lan.tester.expect_none(like(ARP(op="is-at")))
 
 
-@case("ARP-REPLY-DESTINATION", rfc=826, section="Packet Reception", level=MUST, layer=2)
+@case("ARP-REPLY-DESTINATION", title="Reply is addressed to the ARP sender fields", rfc=826, section="Packet Reception", level=MUST, layer=2)
 def test_reply_is_addressed_to_the_arp_sender_fields(lan):
     """The reply is addressed to the requester's sender hardware and protocol addresses taken from the ARP packet.
 

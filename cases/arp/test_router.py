@@ -42,13 +42,13 @@ def group_mac_not_believed(routed, group_mac: str) -> None:
     )
 
 
-@case("ARP-RTR-REJECT-BROADCAST-MAC", rfc=1812, section="3.3.2", level=MUST, layer=2, needs=("neighbours",))
+@case("ARP-RTR-REJECT-BROADCAST-MAC", title="Router rejects a reply claiming the broadcast MAC", rfc=1812, section="3.3.2", level=MUST, layer=2, needs=("neighbours",))
 def test_router_rejects_reply_claiming_broadcast_mac(routed):
     """A router does not believe a reply that claims a host's hardware address is the broadcast address."""
     group_mac_not_believed(routed, BROADCAST)
 
 
-@case("ARP-RTR-REJECT-MULTICAST-MAC", rfc=1812, section="3.3.2", level=MUST, layer=2, needs=("neighbours",))
+@case("ARP-RTR-REJECT-MULTICAST-MAC", title="Router rejects a reply claiming a multicast MAC", rfc=1812, section="3.3.2", level=MUST, layer=2, needs=("neighbours",))
 def test_router_rejects_reply_claiming_multicast_mac(routed):
     """A router does not believe a reply that claims a host's hardware address is a multicast address."""
     group_mac_not_believed(routed, "01:00:5e:00:00:01")
@@ -80,7 +80,7 @@ def enable_proxy_arp(routed):
     routed.control.set_sysctl(f"net.ipv4.neigh.{ifname}.proxy_delay", 0)
 
 
-@case("ARP-PROXY-CONFIGURED", rfc=1027, section="2.1", level=MAY, layer=2, needs=("sysctl",))
+@case("ARP-PROXY-CONFIGURED", title="Proxy ARP answers for a host behind the router", rfc=1027, section="2.1", level=MAY, layer=2, needs=("sysctl",))
 def test_proxy_arp_answers_for_host_behind_router(routed):
     """A router configured for proxy ARP answers a request for a host on its other subnet with its
     own hardware address on the requester's side.
@@ -96,7 +96,7 @@ def test_proxy_arp_answers_for_host_behind_router(routed):
     )
 
 
-@case("ARP-PROXY-NOT-SAME-SUBNET", rfc=1027, section="2.1", level=SHOULD, layer=2, needs=("sysctl",))
+@case("ARP-PROXY-NOT-SAME-SUBNET", title="Proxy ARP is silent for the requester's own subnet", rfc=1027, section="2.1", level=SHOULD, layer=2, needs=("sysctl",))
 def test_proxy_arp_silent_for_requesters_own_subnet(routed):
     """A proxy ARP router does not answer for an address on the requester's own network: that
     host answers for itself.

@@ -60,7 +60,7 @@ def test_unicast_datagram_in_broadcast_frame_is_discarded(lan):
     lan.tester.expect_none(reply_matcher)
 
 
-@case("ETH-BROADCAST-NO-ICMP-ERROR", rfc=1122, section="3.2.2", level=MUST, layer=3)
+@case("ETH-BROADCAST-NO-ICMP-ERROR", title="No ICMP error for a datagram in a broadcast frame", rfc=1122, section="3.2.2", level=MUST, layer=3)
 def test_no_icmp_error_for_datagram_in_broadcast_frame(lan):
     """No ICMP error is sent about a datagram that arrived as a link-layer broadcast (here: a UDP
     datagram for a closed port of the SUT, which would otherwise earn Port Unreachable)."""
@@ -69,7 +69,7 @@ def test_no_icmp_error_for_datagram_in_broadcast_frame(lan):
     t.expect_none(like(IP(src=lan.sut.ip) / ICMP(type=3)))
 
 
-@case("ETH-MULTICAST-NO-ICMP-ERROR", rfc=1812, section="4.3.2.7", level=MUST, layer=3)
+@case("ETH-MULTICAST-NO-ICMP-ERROR", title="Router sends no ICMP error for a datagram in a multicast frame", rfc=1812, section="4.3.2.7", level=MUST, layer=3)
 def test_router_sends_no_icmp_error_for_datagram_in_multicast_frame(routed):
     """A router sends no ICMP error about a datagram that arrived as a link-layer multicast (here: a
     UDP datagram for a closed port of the router)."""
@@ -97,7 +97,7 @@ def test_router_does_not_forward_unicast_datagram_from_multicast_frame(routed):
 
 
 
-@case("ETH-SEND-BROADCAST-MAPPING", rfc=894, section="Address Mappings", level=SHOULD, layer=2, needs=("sockets",))
+@case("ETH-SEND-BROADCAST-MAPPING", title="Datagram to the subnet broadcast goes to the broadcast MAC", rfc=894, section="Address Mappings", level=SHOULD, layer=2, needs=("sockets",))
 def test_datagram_to_subnet_broadcast_goes_to_broadcast_mac(lan):
     """A datagram the SUT sends to its subnet's broadcast address goes to the Ethernet broadcast
     address ff:ff:ff:ff:ff:ff, without an ARP request for the broadcast address.

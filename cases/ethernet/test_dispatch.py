@@ -15,7 +15,7 @@ from cases.ethernet.frames import echo, retyped
 from conformance.catalog import MUST, case
 
 
-@case("ETH-RFC894-IP", rfc=1122, section="2.3.3", level=MUST, layer=2, also=(894,))
+@case("ETH-RFC894-IP", title="IP in an RFC 894 frame is received and answered in kind", rfc=1122, section="2.3.3", level=MUST, layer=2, also=(894,))
 def test_ip_in_rfc894_frame_is_received_and_answered_in_kind(lan):
     """An IP datagram in an RFC 894 frame (type 0x0800) is received, and the SUT's answer is sent
     in RFC 894 framing too: type 0x0800, from its own MAC, to the requester's."""
@@ -27,7 +27,7 @@ def test_ip_in_rfc894_frame_is_received_and_answered_in_kind(lan):
     assert eth.dst == lan.tester.mac, f"the frame must go to the tester's MAC {lan.tester.mac}, went to {eth.dst}"
 
 
-@case("ETH-UNKNOWN-TYPE-DROPPED", rfc=894, section="Frame Format", level=MUST, layer=2)
+@case("ETH-UNKNOWN-TYPE-DROPPED", title="Frame with an unknown type is not taken for IP", rfc=894, section="Frame Format", level=MUST, layer=2)
 def test_frame_with_unknown_type_is_not_taken_for_ip(lan):
     """A frame whose type is not one the SUT speaks (0x88B5, local experimental) is dropped, even
     when its payload is a valid IP datagram for the SUT."""
@@ -36,14 +36,14 @@ def test_frame_with_unknown_type_is_not_taken_for_ip(lan):
     lan.tester.expect_none(reply_matcher)
 
 
-@case("ETH-ARP-TYPE-ONLY", rfc=826, section="Packet format", level=MUST, layer=2, also=(894,))
+@case("ETH-ARP-TYPE-ONLY", title="ARP packet under the IP type is not answered", rfc=826, section="Packet format", level=MUST, layer=2, also=(894,))
 def test_arp_packet_under_ip_type_is_not_answered(lan):
     """An ARP request carried with type 0x0800 is not handled as ARP: only type 0x0806 reaches ARP."""
     lan.tester.send(retyped(arp_request(lan.tester.mac, lan.tester.ip, lan.sut.ip), 0x0800))
     lan.tester.expect_none(reply_from(lan.sut.ip), fence=arp_fence(lan.sut.ip))
 
 
-@case("ETH-IP-TYPE-ONLY", rfc=894, section="Frame Format", level=MUST, layer=2)
+@case("ETH-IP-TYPE-ONLY", title="IP datagram under the ARP type is not answered", rfc=894, section="Frame Format", level=MUST, layer=2)
 def test_ip_datagram_under_arp_type_is_not_answered(lan):
     """An IP datagram carried with type 0x0806 is not handled as IP: only type 0x0800 reaches IP."""
     frame, reply_matcher = echo(lan)
@@ -66,7 +66,7 @@ def test_frame_for_another_station_is_not_received(lan):
     lan.tester.expect_none(reply_matcher)
 
 
-@case("ETH-VLAN-TAGGED-DROPPED", rfc=894, section="Frame Format", level=MUST, layer=2)
+@case("ETH-VLAN-TAGGED-DROPPED", title="VLAN-tagged frame on an untagged port is dropped", rfc=894, section="Frame Format", level=MUST, layer=2)
 def test_vlan_tagged_frame_on_untagged_port_is_dropped(lan):
     """On an interface with no VLAN configured, a frame tagged for VLAN 5 (IEEE 802.1Q, type
     0x8100) is not taken for an IP datagram: its type is not 0x0800."""
@@ -76,7 +76,7 @@ def test_vlan_tagged_frame_on_untagged_port_is_dropped(lan):
     lan.tester.expect_none(reply_matcher)
 
 
-@case("ETH-VLAN-TAGGED-ARP-DROPPED", rfc=826, section="Packet format", level=MUST, layer=2, also=(894,))
+@case("ETH-VLAN-TAGGED-ARP-DROPPED", title="VLAN-tagged ARP on an untagged port is not answered", rfc=826, section="Packet format", level=MUST, layer=2, also=(894,))
 def test_vlan_tagged_arp_on_untagged_port_is_not_answered(lan):
     """On an interface with no VLAN configured, an ARP request tagged for VLAN 5 is not answered:
     its type is 0x8100, not ether_type$ADDRESS_RESOLUTION (0x0806)."""
@@ -86,7 +86,7 @@ def test_vlan_tagged_arp_on_untagged_port_is_not_answered(lan):
     lan.tester.expect_none(reply_from(lan.sut.ip), fence=arp_fence(lan.sut.ip))
 
 
-@case("ETH-OTHER-UNICAST-DST-ARP-DROPPED", rfc=826, section="Packet Reception", level=MUST, layer=2, also=(894,))
+@case("ETH-OTHER-UNICAST-DST-ARP-DROPPED", title="ARP request for another station is not answered", rfc=826, section="Packet Reception", level=MUST, layer=2, also=(894,))
 def test_arp_request_for_another_station_is_not_answered(lan):
     """An ARP request for the SUT's address in a frame addressed to another station's unicast MAC
     is not taken in, so not answered.

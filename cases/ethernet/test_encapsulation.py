@@ -28,7 +28,7 @@ def test_padding_after_echo_request_is_not_echoed(lan):
     assert data[: reply[IP].len - 28] == b"pad", f"the reply must carry the 3 data octets b'pad', carried {data!r}"
 
 
-@case("ETH-PADDING-NOT-DATA-UDP", rfc=894, section="Frame Format", level=MUST, layer=2, needs=("sockets",))
+@case("ETH-PADDING-NOT-DATA-UDP", title="Padding after a UDP datagram is not delivered", rfc=894, section="Frame Format", level=MUST, layer=2, needs=("sockets",))
 def test_padding_after_udp_datagram_is_not_delivered(lan):
     """Octets after the IP total length are not part of the datagram: a UDP application receives
     exactly the datagram's data."""
@@ -47,7 +47,7 @@ def rfc1042(dst: str, src: str, ethertype: int, payload: bytes):
     return Dot3(dst=dst, src=src) / LLC(dsap=0xAA, ssap=0xAA, ctrl=3) / SNAP(OUI=0, code=ethertype) / Raw(payload)
 
 
-@case("ETH-RFC1042-IP-RECEIVE", rfc=1122, section="2.3.3", level=SHOULD, layer=2, also=(1042,))
+@case("ETH-RFC1042-IP-RECEIVE", title="IP in an LLC/SNAP frame is received", rfc=1122, section="2.3.3", level=SHOULD, layer=2, also=(1042,))
 def test_ip_in_llc_snap_frame_is_received(lan):
     """An IP datagram in RFC 1042 framing (802.3 length, LLC 0xAA 0xAA 0x03, SNAP OUI 0, type
     0x0800) is received like one in RFC 894 framing."""
@@ -56,7 +56,7 @@ def test_ip_in_llc_snap_frame_is_received(lan):
     lan.tester.exchange(rfc1042(lan.sut.mac, lan.tester.mac, 0x0800, bytes(frame[IP])), expect=reply_matcher, fenced=True)
 
 
-@case("ETH-RFC1042-ARP-RECEIVE", rfc=1122, section="2.3.3", level=SHOULD, layer=2, also=(1042,))
+@case("ETH-RFC1042-ARP-RECEIVE", title="ARP in an LLC/SNAP frame is answered", rfc=1122, section="2.3.3", level=SHOULD, layer=2, also=(1042,))
 def test_arp_in_llc_snap_frame_is_answered(lan):
     """An ARP request in RFC 1042 framing (SNAP type 0x0806) for the SUT's address is answered."""
     arp = ARP(op="who-has", hwsrc=lan.tester.mac, psrc=lan.tester.ip, hwdst="00:00:00:00:00:00", pdst=lan.sut.ip)

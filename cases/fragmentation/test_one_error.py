@@ -23,7 +23,7 @@ def _port_unreachables(lan, start: int, ident: int) -> list:
     return [p for p in frames_since(lan, start) if matcher(p)]
 
 
-@case("FRAG-ONE-ERROR-PER-DATAGRAM", rfc=1122, section="3.2.2", level=MUST, layer=3, also=(791,))
+@case("FRAG-ONE-ERROR-PER-DATAGRAM", title="Fragmented UDP to a closed port draws one Port Unreachable", rfc=1122, section="3.2.2", level=MUST, layer=3, also=(791,))
 def test_fragmented_udp_to_closed_port_draws_one_port_unreachable(lan):
     """A UDP datagram to a closed port that arrives in three fragments draws exactly one Port Unreachable, about the datagram's first fragment.
 

@@ -58,7 +58,7 @@ def describe(group: list[Packet]) -> str:
     return ", ".join(f"[off {p[IP].frag * 8} len {p[IP].len - p[IP].ihl * 4}{' MF' if p[IP].flags.MF else ''}]" for p in group)
 
 
-@case("FRAG-SUT-FITS-MTU", rfc=791, section="3.2", level=MUST, layer=3, needs=("sockets",), also=(1122,))
+@case("FRAG-SUT-FITS-MTU", title="Every fragment fits the link MTU", rfc=791, section="3.2", level=MUST, layer=3, needs=("sockets",), also=(1122,))
 def test_every_fragment_fits_the_link_mtu(mtu_lan):
     """A datagram larger than the link MTU is sent in fragments that each fit the MTU.
 

@@ -96,7 +96,7 @@ def test_timed_out_fragments_are_discarded(lan):
     lan.tester.expect_none(like(echo_reply(lan, ident).template, name="an Echo Reply built from the timed-out first fragment"))
 
 
-@case("FRAG-TIMEOUT-FIXED", rfc=1122, section="3.3.2", level=SHOULD, layer=3, needs=("sysctl",),
+@case("FRAG-TIMEOUT-FIXED", title="Reassembly timeout is not set from the TTL", rfc=1122, section="3.3.2", level=SHOULD, layer=3, needs=("sysctl",),
       waits="reassembly timeout, 1 s after net.ipv4.ipfrag_time=1")
 def test_reassembly_timeout_is_not_set_from_ttl(lan):
     """The reassembly timeout is a fixed value, not set from the remaining TTL of the fragments.

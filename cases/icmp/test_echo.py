@@ -169,9 +169,12 @@ def test_echo_record_route_option_is_returned_updated(lan):
 
     The request carries a Record Route option with room for three addresses and none used;
     the reply must carry a Record Route option that includes the SUT's address. Processing
-    Record Route is optional for a host (RFC 1122 3.2.1.8 (d)); one that does not implement it
-    ignores the option and answers without one (NOT-IMPLEMENTED). A reply that returns the
-    option without the SUT's address in it FAILS.
+    Record Route is optional for a host (RFC 1122 3.2.1.8 (d)), and an option a layer does not
+    understand it silently ignores (3.2.1.8). A SUT that does not implement it either answers
+    without the option or returns it exactly as it came, unprocessed (its pointer still at the
+    first free slot, nothing recorded: a stack that builds the reply from the request's own
+    header carries it back untouched): NOT-IMPLEMENTED. A reply whose option was processed (its
+    pointer moved, or addresses written in it) without the SUT's address FAILS.
     """
     ident = next_ident()
     rr = IPOption_RR(pointer=4, routers=["0.0.0.0"] * 3)
@@ -183,7 +186,11 @@ def test_echo_record_route_option_is_returned_updated(lan):
     if not options:
         not_implemented(f"the Echo Reply carries no Record Route option (its options: {reply[IP].options!r}): "
                         "the SUT does not process Record Route")
-    recorded = options[0].routers[: max(0, (options[0].pointer - 4) // 4)]
+    returned = options[0]
+    if returned.pointer == rr.pointer and all(a == "0.0.0.0" for a in returned.routers):
+        not_implemented("the Echo Reply carries the request's Record Route option unprocessed (pointer still 4, "
+                        "no address recorded): the SUT ignores the option, which RFC 1122 3.2.1.8 (d) makes optional")
+    recorded = returned.routers[: max(0, (returned.pointer - 4) // 4)]
     assert lan.sut.ip in recorded, f"the returned Record Route must include the SUT's address {lan.sut.ip}; it recorded {recorded}"
 
 

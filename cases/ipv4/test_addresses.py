@@ -163,7 +163,7 @@ def test_datagram_to_obsolete_zero_form_limited_broadcast_is_accepted(lan):
     broadcast_is_delivered(lan, "0.0.0.0", "RFC 1122 3.3.6: the 0 form of the limited broadcast SHOULD be accepted")
 
 
-@case("IP4-TTL-LOW-ACCEPTED", rfc=1122, section="3.2.1.7", level=MUST, layer=3, needs=("sockets",))
+@case("IP4-TTL-LOW-ACCEPTED", title="Datagram with a TTL below two is accepted", rfc=1122, section="3.2.1.7", level=MUST, layer=3, needs=("sockets",))
 @pytest.mark.parametrize("ttl", [0, 1])
 def test_datagram_with_ttl_below_two_is_accepted(lan, ttl):
     """A host does not discard a datagram addressed to it just because it arrived with a TTL below 2.

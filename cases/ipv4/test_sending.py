@@ -33,7 +33,7 @@ def from_sut(lan) -> Matcher:
                 name="the SUT's UDP datagram to the tester")
 
 
-@case("IP4-TTL-DEFAULT-CONFIGURABLE", rfc=1122, section="3.2.1.7", level=MUST, layer=3, needs=("sockets", "sysctl"))
+@case("IP4-TTL-DEFAULT-CONFIGURABLE", title="Fixed default TTL is configurable", rfc=1122, section="3.2.1.7", level=MUST, layer=3, needs=("sockets", "sysctl"))
 def test_fixed_default_ttl_is_configurable(lan):
     """When a host uses a fixed TTL for the datagrams it sends, that value is configurable.
 
@@ -47,7 +47,7 @@ def test_fixed_default_ttl_is_configurable(lan):
     assert sent[IP].ttl == 77, f"RFC 1122 3.2.1.7: the configured fixed TTL 77 MUST be used; the datagram carried TTL {sent[IP].ttl}"
 
 
-@case("IP4-TTL-TRANSPORT-SETS", rfc=1122, section="3.2.1.7", level=MUST, layer=3, needs=("sockets",))
+@case("IP4-TTL-TRANSPORT-SETS", title="Transport layer can set the TTL", rfc=1122, section="3.2.1.7", level=MUST, layer=3, needs=("sockets",))
 def test_transport_layer_can_set_ttl(lan):
     """The IP layer lets the transport layer set the TTL of every datagram it sends.
 
@@ -60,7 +60,7 @@ def test_transport_layer_can_set_ttl(lan):
     assert sent[IP].ttl == 33, f"RFC 1122 3.2.1.7: the TTL the transport layer set (33) MUST be used; the datagram carried {sent[IP].ttl}"
 
 
-@case("IP4-TTL-NEVER-ZERO", rfc=1122, section="3.2.1.7", level=MUST, layer=3, needs=("sockets",))
+@case("IP4-TTL-NEVER-ZERO", title="Host never sends TTL zero", rfc=1122, section="3.2.1.7", level=MUST, layer=3, needs=("sockets",))
 def test_host_never_sends_ttl_zero(lan):
     """A host does not send a datagram with a TTL of zero, even when an application asks for one.
 

@@ -78,7 +78,7 @@ def test_rule_on_input_interface_selects_table(multipath):
     assert from_b == {"A": 1, "B": 0}, f"the datagram that arrived on eth2 must follow the main table to hop A; hops saw {from_b}"
 
 
-@case("RT-RULE-TOS", rfc=1812, section="5.2.4.3", level=MAY, layer=3, needs=("routes",), also=(1349,))
+@case("RT-RULE-TOS", title="Rule on TOS selects the table", rfc=1812, section="5.2.4.3", level=MAY, layer=3, needs=("routes",), also=(1349,))
 def test_rule_on_tos_selects_table(multipath):
     """A policy rule matching the Type of Service routes datagrams with that TOS by its own
     table, while datagrams with the default TOS use the main table.

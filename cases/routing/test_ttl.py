@@ -19,7 +19,7 @@ def _to_far(routed, ttl: int, sport: int):
     return udp_frame(routed.tester.mac, routed.router_near.mac, routed.tester.ip, FAR_DST, ttl=ttl, sport=sport)
 
 
-@case("RT-FWD-TTL-DECREMENT", rfc=1812, section="5.3.1", level=MUST, layer=3)
+@case("RT-FWD-TTL-DECREMENT", title="Forwarded datagram has its TTL decremented", rfc=1812, section="5.3.1", level=MUST, layer=3)
 def test_forwarded_datagram_has_ttl_decremented(routed):
     """A router reduces the TTL of every datagram it forwards by at least one.
 
@@ -33,7 +33,7 @@ def test_forwarded_datagram_has_ttl_decremented(routed):
     )
 
 
-@case("RT-FWD-TTL2-FORWARDED", rfc=1812, section="5.3.1", level=MUST, layer=3)
+@case("RT-FWD-TTL2-FORWARDED", title="TTL two datagram is forwarded with TTL one", rfc=1812, section="5.3.1", level=MUST, layer=3)
 def test_ttl_two_datagram_is_forwarded_with_ttl_one(routed):
     """A datagram received with TTL 2 is still forwarded, leaving with TTL 1: only a TTL reduced
     to zero makes the router discard it."""
@@ -58,7 +58,7 @@ def test_forwarded_datagram_has_valid_header_checksum(routed):
     )
 
 
-@case("RT-FWD-TTL1-TIME-EXCEEDED", rfc=1812, section="5.2.7.3", level=MUST, layer=3, also=(792,))
+@case("RT-FWD-TTL1-TIME-EXCEEDED", title="TTL one yields Time Exceeded in transit", rfc=1812, section="5.2.7.3", level=MUST, layer=3, also=(792,))
 def test_ttl_one_yields_time_exceeded_in_transit(routed):
     """A datagram that would have to be forwarded with TTL 1 is answered with ICMP Time Exceeded,
     code 0 (in transit), to its source, quoting the datagram."""
@@ -69,7 +69,7 @@ def test_ttl_one_yields_time_exceeded_in_transit(routed):
     assert err[ICMP].code == 0, f"RFC 1812 5.2.7.3: the Time Exceeded code must be 0 (in transit), not {err[ICMP].code}"
 
 
-@case("RT-FWD-TTL0-TIME-EXCEEDED", rfc=1812, section="5.3.1", level=MUST, layer=3)
+@case("RT-FWD-TTL0-TIME-EXCEEDED", title="TTL zero yields Time Exceeded in transit", rfc=1812, section="5.3.1", level=MUST, layer=3)
 def test_ttl_zero_yields_time_exceeded_in_transit(routed):
     """A datagram received with TTL 0 that would have to be forwarded is discarded and answered
     with ICMP Time Exceeded, code 0: its TTL is reduced to zero or less."""
@@ -80,21 +80,21 @@ def test_ttl_zero_yields_time_exceeded_in_transit(routed):
     assert err[ICMP].code == 0, f"RFC 1812 5.3.1: the Time Exceeded code must be 0 (in transit), not {err[ICMP].code}"
 
 
-@case("RT-FWD-TTL1-NOT-FORWARDED", rfc=1812, section="5.3.1", level=MUST, layer=3)
+@case("RT-FWD-TTL1-NOT-FORWARDED", title="TTL one datagram is not forwarded", rfc=1812, section="5.3.1", level=MUST, layer=3)
 def test_ttl_one_datagram_is_not_forwarded(routed):
     """A datagram received with TTL 1 for another host is discarded, not forwarded with TTL 0."""
     routed.tester.send(_to_far(routed, 1, 41004))
     routed.far.expect_none(udp_like(routed.tester.ip, FAR_DST, sport=41004))
 
 
-@case("RT-FWD-TTL0-NOT-FORWARDED", rfc=1812, section="4.2.2.9", level=MUST, layer=3)
+@case("RT-FWD-TTL0-NOT-FORWARDED", title="TTL zero datagram is not forwarded", rfc=1812, section="4.2.2.9", level=MUST, layer=3)
 def test_ttl_zero_datagram_is_not_forwarded(routed):
     """A router never forwards a datagram with TTL 0, including one that arrived with TTL 0."""
     routed.tester.send(_to_far(routed, 0, 41005))
     routed.far.expect_none(udp_like(routed.tester.ip, FAR_DST, sport=41005))
 
 
-@case("RT-FWD-TTL1-LOCAL-DELIVERY", rfc=1812, section="4.2.2.9", level=MUST, layer=3)
+@case("RT-FWD-TTL1-LOCAL-DELIVERY", title="TTL one datagram to the router is received", rfc=1812, section="4.2.2.9", level=MUST, layer=3)
 def test_ttl_one_datagram_to_router_is_received(routed):
     """A datagram with TTL 1 addressed to the router itself is received, not discarded: the TTL is
     checked only when forwarding.

@@ -43,7 +43,7 @@ def _dup_ack_check(lan, tcp, sock, frame, what, read=True):
 
 # --- the acceptability tests ---------------------------------------------------------------------
 
-@case("TCP-ACC-DATA-BEYOND-WINDOW", rfc=9293, section="3.10.7.4", level=MUST, layer=4, also=(793,), needs=("sockets",))
+@case("TCP-ACC-DATA-BEYOND-WINDOW", title="Data beyond the window gets a duplicate ACK", rfc=9293, section="3.10.7.4", level=MUST, layer=4, also=(793,), needs=("sockets",))
 def test_data_beyond_window_gets_duplicate_ack(lan):
     """A data segment wholly beyond the receive window is not acceptable: it is answered with an ACK of RCV.NXT and dropped."""
     tcp, sock, synack = established(lan)
@@ -51,7 +51,7 @@ def test_data_beyond_window_gets_duplicate_ack(lan):
     _dup_ack_check(lan, tcp, sock, tcp.segment("PA", b"far ahead", seq=far), "data beyond the receive window")
 
 
-@case("TCP-ACC-DATA-AT-RIGHT-EDGE", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-ACC-DATA-AT-RIGHT-EDGE", title="Data starting at the window edge gets a duplicate ACK", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_data_starting_at_window_edge_gets_duplicate_ack(lan):
     """A data segment that starts at RCV.NXT+RCV.WND (just past the window) is not acceptable: it is answered with an ACK of RCV.NXT and dropped."""
     tcp, sock, synack = established(lan)
@@ -59,7 +59,7 @@ def test_data_starting_at_window_edge_gets_duplicate_ack(lan):
     _dup_ack_check(lan, tcp, sock, tcp.segment("PA", b"x" * 10, seq=edge), f"data at RCV.NXT+RCV.WND ({edge:#x})")
 
 
-@case("TCP-ACC-EMPTY-AT-RIGHT-EDGE", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-ACC-EMPTY-AT-RIGHT-EDGE", title="Empty segment at the window edge gets a duplicate ACK", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_empty_segment_at_window_edge_gets_duplicate_ack(lan):
     """A zero-length segment with SEG.SEQ = RCV.NXT+RCV.WND fails the test RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND and is answered with an ACK of RCV.NXT."""
     tcp, sock, synack = established(lan)
@@ -67,7 +67,7 @@ def test_empty_segment_at_window_edge_gets_duplicate_ack(lan):
     _dup_ack_check(lan, tcp, sock, tcp.segment("A", seq=edge), f"an empty segment at RCV.NXT+RCV.WND ({edge:#x})")
 
 
-@case("TCP-ACC-EMPTY-OLD", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-ACC-EMPTY-OLD", title="Empty segment below the window gets a duplicate ACK", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_empty_segment_below_window_gets_duplicate_ack(lan):
     """A zero-length segment with SEG.SEQ below RCV.NXT is not acceptable and is answered with an ACK of RCV.NXT."""
     tcp, sock, _ = established(lan)
@@ -78,7 +78,7 @@ def test_empty_segment_below_window_gets_duplicate_ack(lan):
     _dup_ack_check(lan, tcp, sock, tcp.segment("A", seq=seq_add(tcp.snd_nxt, -5)), "an empty segment below RCV.NXT")
 
 
-@case("TCP-ACC-OLD-DATA", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-ACC-OLD-DATA", title="Data wholly below the window gets a duplicate ACK", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_data_wholly_below_window_gets_duplicate_ack(lan):
     """A data segment that lies wholly below RCV.NXT (an old duplicate) is not acceptable: it is answered with an ACK of RCV.NXT and its data is not delivered again."""
     tcp, sock, _ = established(lan)
@@ -136,7 +136,7 @@ def _closed_window(lan):
     raise Inconclusive(f"the SUT's receive window did not close (last announced {window}) with a {SMALL_RCVBUF}-byte SO_RCVBUF")
 
 
-@case("TCP-ACC-ZERO-WINDOW-DATA", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-ACC-ZERO-WINDOW-DATA", title="Data into a zero window gets an ACK and is dropped", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_data_into_zero_window_gets_ack_and_is_dropped(lan):
     """With RCV.WND = 0 a segment carrying data is not acceptable, even at RCV.NXT: it is answered with an ACK of RCV.NXT and its data never reaches the application."""
     tcp, sock = _closed_window(lan)
@@ -151,7 +151,7 @@ def test_data_into_zero_window_gets_ack_and_is_dropped(lan):
     )
 
 
-@case("TCP-ACC-ZERO-WINDOW-ACK", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-ACC-ZERO-WINDOW-ACK", title="ACK at RCV.NXT with a zero window is accepted", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_ack_at_rcv_nxt_with_zero_window_is_accepted(lan):
     """With RCV.WND = 0 a zero-length segment with SEG.SEQ = RCV.NXT is acceptable: its acknowledgment is processed."""
     tcp, sock = _closed_window(lan)
@@ -165,14 +165,14 @@ def test_ack_at_rcv_nxt_with_zero_window_is_accepted(lan):
     assert unacked == 0, f"a valid ACK must be accepted with a zero window; {unacked} segment(s) still unacknowledged"
 
 
-@case("TCP-ACC-ZERO-WINDOW-EMPTY-AHEAD", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-ACC-ZERO-WINDOW-EMPTY-AHEAD", title="Empty segment past RCV.NXT with a zero window gets an ACK", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_empty_segment_past_rcv_nxt_with_zero_window_gets_ack(lan):
     """With RCV.WND = 0 a zero-length segment is acceptable only at SEG.SEQ = RCV.NXT; one at RCV.NXT+1 is answered with an ACK of RCV.NXT."""
     tcp, sock = _closed_window(lan)
     _dup_ack_check(lan, tcp, sock, tcp.segment("A", seq=seq_add(tcp.snd_nxt, 1)), "an empty segment at RCV.NXT+1 into a zero window", read=False)
 
 
-@case("TCP-ACC-ZERO-WINDOW-RST", rfc=9293, section="3.10.7.4", level=SHOULD, layer=4, needs=("sockets",))
+@case("TCP-ACC-ZERO-WINDOW-RST", title="RST at RCV.NXT with a zero window resets", rfc=9293, section="3.10.7.4", level=SHOULD, layer=4, needs=("sockets",))
 def test_rst_at_rcv_nxt_with_zero_window_resets(lan):
     """With RCV.WND = 0 a RST at RCV.NXT is still accepted: "special allowance should be made to accept valid ACKs, URGs, and RSTs"."""
     tcp, sock = _closed_window(lan)
@@ -184,7 +184,7 @@ def test_rst_at_rcv_nxt_with_zero_window_resets(lan):
 
 # --- ACK flag, checksum ----------------------------------------------------------------------------
 
-@case("TCP-ACC-NO-ACK-DROPPED", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-ACC-NO-ACK-DROPPED", title="Data without the ACK flag is dropped", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_data_without_ack_flag_is_dropped(lan):
     """In a synchronized state a segment without the ACK bit is dropped: its data is neither delivered nor acknowledged."""
     tcp, sock, _ = established(lan)
@@ -206,7 +206,7 @@ def test_data_with_bad_checksum_is_dropped(lan):
     assert sock.recv() == b"corrupted", "the same data with a correct checksum must then be delivered"
 
 
-@case("TCP-ACC-BAD-CHECKSUM-SYN", rfc=1122, section="4.2.2.7", level=MUST, layer=4, also=(9293,), needs=("sockets",))
+@case("TCP-ACC-BAD-CHECKSUM-SYN", title="SYN with a bad checksum is dropped", rfc=1122, section="4.2.2.7", level=MUST, layer=4, also=(9293,), needs=("sockets",))
 def test_syn_with_bad_checksum_is_dropped(lan):
     """A SYN with a wrong TCP checksum is discarded: no SYN-ACK, no RST."""
     lan.app.listen(SERVICE_PORT)
@@ -215,7 +215,7 @@ def test_syn_with_bad_checksum_is_dropped(lan):
     lan.tester.expect_none(tcp.from_sut())
 
 
-@case("TCP-ACC-CHECKSUM-SENT", rfc=1122, section="4.2.2.7", level=MUST, layer=4, also=(9293,), needs=("sockets",))
+@case("TCP-ACC-CHECKSUM-SENT", title="SUT segments carry correct checksums", rfc=1122, section="4.2.2.7", level=MUST, layer=4, also=(9293,), needs=("sockets",))
 def test_sut_segments_carry_correct_checksums(lan):
     """Every segment the SUT sends carries a correct TCP checksum (over the pseudo-header, header and data)."""
     tcp, sock, synack = established(lan)
@@ -227,7 +227,7 @@ def test_sut_segments_carry_correct_checksums(lan):
 
 # --- options ---------------------------------------------------------------------------------------
 
-@case("TCP-ACC-UNKNOWN-OPTION-SYN", rfc=9293, section="3.1", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-ACC-UNKNOWN-OPTION-SYN", title="Unknown option in a SYN is ignored", rfc=9293, section="3.1", level=MUST, layer=4, needs=("sockets",))
 def test_unknown_option_in_syn_is_ignored(lan):
     """An option the SUT does not implement, with a length field, is ignored in a SYN: the SYN is answered as usual (MUST-6)."""
     lan.app.listen(SERVICE_PORT)
@@ -293,7 +293,7 @@ def test_option_running_past_header_is_handled(lan):
     _malformed_option_is_handled(lan, b"\x01\x01\x08\x0a", "a Timestamps option running past the data offset")
 
 
-@case("TCP-ACC-FIN-NO-ACK-DROPPED", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-ACC-FIN-NO-ACK-DROPPED", title="FIN without the ACK flag is dropped", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_fin_without_ack_flag_is_dropped(lan):
     """In ESTABLISHED a FIN without the ACK bit is dropped: the connection does not move to CLOSE-WAIT and the application sees no end of stream."""
     tcp, sock, _ = established(lan)

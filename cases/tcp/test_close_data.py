@@ -15,7 +15,7 @@ from conformance.catalog import MUST, SHOULD, case
 from conformance.tcp import payload, seq_add
 
 
-@case("TCP-CLOSE-HALF-CLOSE-SEND", rfc=9293, section="3.10.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-CLOSE-HALF-CLOSE-SEND", title="SUT still sends after receiving a FIN", rfc=9293, section="3.10.2", level=MUST, layer=4, needs=("sockets",))
 def test_sut_still_sends_after_receiving_fin(lan):
     """After the peer's FIN (CLOSE-WAIT), the SUT's application can still send, and the data
     reaches the peer: a half-closed connection carries data the other way."""
@@ -28,7 +28,7 @@ def test_sut_still_sends_after_receiving_fin(lan):
     assert got == b"h" * 500, f"the 500 octets sent in CLOSE-WAIT must reach the peer; {len(got)} came"
 
 
-@case("TCP-CLOSE-HALF-CLOSE-RECEIVE", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-CLOSE-HALF-CLOSE-RECEIVE", title="SUT still receives after shutting down its side", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_sut_still_receives_after_shutting_down_its_side(lan):
     """After the SUT's application closed its sending side (FIN-WAIT-2), data from the peer is
     still acknowledged and delivered to the application."""
@@ -47,7 +47,7 @@ def test_sut_still_receives_after_shutting_down_its_side(lan):
     assert got == b"r" * 500, f"the application must read the 500 octets received after its close; it read {len(got)}"
 
 
-@case("TCP-CLOSE-UNREAD-DATA-RST", rfc=1122, section="4.2.2.13", level=SHOULD, layer=4, needs=("sockets",),
+@case("TCP-CLOSE-UNREAD-DATA-RST", title="CLOSE with unread data sends a RST", rfc=1122, section="4.2.2.13", level=SHOULD, layer=4, needs=("sockets",),
       also=(9293,))
 def test_close_with_unread_data_sends_rst(lan):
     """A CLOSE while received data is still unread by the application sends an RST, to show the
@@ -65,7 +65,7 @@ def test_close_with_unread_data_sends_rst(lan):
     )
 
 
-@case("TCP-CLOSE-DATA-AFTER-CLOSE-RST", rfc=1122, section="4.2.2.13", level=SHOULD, layer=4, needs=("sockets",),
+@case("TCP-CLOSE-DATA-AFTER-CLOSE-RST", title="Data arriving after close is answered with a RST", rfc=1122, section="4.2.2.13", level=SHOULD, layer=4, needs=("sockets",),
       also=(9293,))
 def test_data_arriving_after_close_is_answered_with_rst(lan):
     """New data that arrives after the application called CLOSE (it can no longer be read) is
@@ -85,7 +85,7 @@ def test_data_arriving_after_close_is_answered_with_rst(lan):
         ) from None
 
 
-@case("TCP-CLOSE-FIN-AFTER-QUEUED-DATA", rfc=9293, section="3.10.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-CLOSE-FIN-AFTER-QUEUED-DATA", title="FIN follows all queued data", rfc=9293, section="3.10.4", level=MUST, layer=4, needs=("sockets",))
 def test_fin_follows_all_queued_data(lan):
     """A CLOSE does not cut off data already queued: the FIN is sent after the last octet of the
     preceding SENDs, with the sequence number that follows it.
@@ -108,7 +108,7 @@ def test_fin_follows_all_queued_data(lan):
     )
 
 
-@case("TCP-CLOSE-FIN-RETRANSMITTED", rfc=9293, section="3.6", level=MUST, layer=4, needs=("sockets",),
+@case("TCP-CLOSE-FIN-RETRANSMITTED", title="Unacknowledged FIN is retransmitted", rfc=9293, section="3.6", level=MUST, layer=4, needs=("sockets",),
       waits="one retransmission timeout (0.2-1 s)")
 def test_unacknowledged_fin_is_retransmitted(lan):
     """The FIN occupies sequence space and is retransmitted like data until it is acknowledged.
@@ -128,7 +128,7 @@ def test_unacknowledged_fin_is_retransmitted(lan):
     assert payload(again) == b"", f"the retransmitted FIN must carry no new data ({gap:.2f} s after the first)"
 
 
-@case("TCP-CLOSE-ABORT-SENDS-RST", rfc=9293, section="3.10.5", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-CLOSE-ABORT-SENDS-RST", title="ABORT sends a RST at SND.NXT", rfc=9293, section="3.10.5", level=MUST, layer=4, needs=("sockets",))
 def test_abort_sends_rst_at_snd_nxt(lan):
     """An ABORT (close with a zero linger time) sends a reset <SEQ=SND.NXT><CTL=RST> and no FIN."""
     flow = establish(lan)

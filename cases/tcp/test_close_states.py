@@ -10,6 +10,7 @@ import socket
 
 from cases.tcp.flow import establish, sut_fin, table_state, wait_state
 from conformance.catalog import MUST, case
+from conformance.verdict import Inconclusive
 
 
 def close_wait(lan):
@@ -28,7 +29,7 @@ def fin_wait_1(lan):
     return flow, fin
 
 
-@case("TCP-CLOSE-FIN-IN-ESTABLISHED", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-CLOSE-FIN-IN-ESTABLISHED", title="FIN in ESTABLISHED is acknowledged and leads to CLOSE-WAIT", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_fin_in_established_is_acked_and_leads_to_close_wait(lan):
     """A FIN received in ESTABLISHED is acknowledged, the connection enters CLOSE-WAIT and the
     application is told the peer has closed (end of stream)."""
@@ -44,7 +45,7 @@ def test_fin_in_established_is_acked_and_leads_to_close_wait(lan):
     assert flow.sock.recv(timeout=0.5) == b"", "the application must see the end of the stream"
 
 
-@case("TCP-CLOSE-FIN-REPEATED-IN-CLOSE-WAIT", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
+@case("TCP-CLOSE-FIN-REPEATED-IN-CLOSE-WAIT", title="Repeated FIN in CLOSE-WAIT is acknowledged and the state kept", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
       needs=("sockets",))
 def test_repeated_fin_in_close_wait_is_acked_and_state_kept(lan):
     """A retransmitted FIN in CLOSE-WAIT is acknowledged again and the connection stays in CLOSE-WAIT."""
@@ -58,7 +59,7 @@ def test_repeated_fin_in_close_wait_is_acked_and_state_kept(lan):
     assert state == "CLOSE-WAIT", f"a repeated FIN must leave the SUT in CLOSE-WAIT; it is {state}"
 
 
-@case("TCP-CLOSE-LAST-ACK-FIN", rfc=9293, section="3.10.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-CLOSE-LAST-ACK-FIN", title="CLOSE in CLOSE-WAIT sends a FIN and enters LAST-ACK", rfc=9293, section="3.10.4", level=MUST, layer=4, needs=("sockets",))
 def test_close_in_close_wait_sends_fin_and_enters_last_ack(lan):
     """A CLOSE in CLOSE-WAIT sends a FIN at SND.NXT that acknowledges the peer's FIN, and the
     connection enters LAST-ACK."""
@@ -74,7 +75,7 @@ def test_close_in_close_wait_sends_fin_and_enters_last_ack(lan):
     assert state == "LAST-ACK", f"after CLOSE in CLOSE-WAIT the SUT must be in LAST-ACK; it is {state}"
 
 
-@case("TCP-CLOSE-LAST-ACK-TO-CLOSED", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-CLOSE-LAST-ACK-TO-CLOSED", title="ACK of FIN in LAST-ACK closes", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_ack_of_fin_in_last_ack_closes(lan):
     """In LAST-ACK, the acknowledgment of the SUT's FIN deletes the TCB: the connection is CLOSED."""
     flow = close_wait(lan)
@@ -86,7 +87,7 @@ def test_ack_of_fin_in_last_ack_closes(lan):
     assert table_state(lan, flow) is None, "the TCB must be deleted (no entry in the SUT's TCP table)"
 
 
-@case("TCP-CLOSE-FIN-REPEATED-IN-LAST-ACK", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
+@case("TCP-CLOSE-FIN-REPEATED-IN-LAST-ACK", title="Repeated FIN in LAST-ACK is acknowledged and the state kept", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
       needs=("sockets",))
 def test_repeated_fin_in_last_ack_is_acked_and_state_kept(lan):
     """A retransmitted FIN from the peer in LAST-ACK is acknowledged and the SUT stays in LAST-ACK."""
@@ -102,7 +103,7 @@ def test_repeated_fin_in_last_ack_is_acked_and_state_kept(lan):
     assert state == "LAST-ACK", f"a repeated FIN must leave the SUT in LAST-ACK; it is {state}"
 
 
-@case("TCP-CLOSE-FIN-WAIT-1", rfc=9293, section="3.10.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-CLOSE-FIN-WAIT-1", title="CLOSE in ESTABLISHED sends a FIN and enters FIN-WAIT-1", rfc=9293, section="3.10.4", level=MUST, layer=4, needs=("sockets",))
 def test_close_in_established_sends_fin_and_enters_fin_wait_1(lan):
     """A CLOSE in ESTABLISHED sends a FIN at SND.NXT and the connection enters FIN-WAIT-1."""
     flow = establish(lan)
@@ -114,7 +115,7 @@ def test_close_in_established_sends_fin_and_enters_fin_wait_1(lan):
     assert state == "FIN-WAIT-1", f"after CLOSE in ESTABLISHED the SUT must be in FIN-WAIT-1; it is {state}"
 
 
-@case("TCP-CLOSE-FIN-WAIT-2", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-CLOSE-FIN-WAIT-2", title="ACK of FIN in FIN-WAIT-1 leads to FIN-WAIT-2", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_ack_of_fin_in_fin_wait_1_leads_to_fin_wait_2(lan):
     """In FIN-WAIT-1, the acknowledgment of the SUT's FIN moves the connection to FIN-WAIT-2."""
     flow, _ = fin_wait_1(lan)
@@ -123,7 +124,7 @@ def test_ack_of_fin_in_fin_wait_1_leads_to_fin_wait_2(lan):
     assert state == "FIN-WAIT-2", f"once its FIN is acknowledged the SUT must be in FIN-WAIT-2; it is {state}"
 
 
-@case("TCP-CLOSE-FIN-IN-FIN-WAIT-2", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets", "counters"))
+@case("TCP-CLOSE-FIN-IN-FIN-WAIT-2", title="FIN in FIN-WAIT-2 is acknowledged and leads to TIME-WAIT", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets", "counters"))
 def test_fin_in_fin_wait_2_is_acked_and_leads_to_time_wait(lan):
     """A FIN received in FIN-WAIT-2 is acknowledged and the connection enters TIME-WAIT."""
     flow, _ = fin_wait_1(lan)
@@ -139,7 +140,7 @@ def test_fin_in_fin_wait_2_is_acked_and_leads_to_time_wait(lan):
     assert state == "TIME-WAIT", f"after a FIN in FIN-WAIT-2 the SUT's TCB must be in TIME-WAIT; it is {state}"
 
 
-@case("TCP-CLOSE-SIMULTANEOUS-CLOSING", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-CLOSE-SIMULTANEOUS-CLOSING", title="FIN in FIN-WAIT-1 without an ACK of ours leads to CLOSING", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_fin_in_fin_wait_1_without_ack_of_ours_leads_to_closing(lan):
     """A FIN that arrives in FIN-WAIT-1 without acknowledging the SUT's FIN (a simultaneous close)
     is acknowledged and the connection enters CLOSING."""
@@ -153,7 +154,7 @@ def test_fin_in_fin_wait_1_without_ack_of_ours_leads_to_closing(lan):
     assert state == "CLOSING", f"after a FIN that does not ack its own, the SUT must be in CLOSING; it is {state}"
 
 
-@case("TCP-CLOSE-CLOSING-TO-TIME-WAIT", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
+@case("TCP-CLOSE-CLOSING-TO-TIME-WAIT", title="ACK of FIN in CLOSING leads to TIME-WAIT", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
       needs=("sockets", "counters"))
 def test_ack_of_fin_in_closing_leads_to_time_wait(lan):
     """In CLOSING, the acknowledgment of the SUT's FIN moves the connection to TIME-WAIT."""
@@ -167,7 +168,7 @@ def test_ack_of_fin_in_closing_leads_to_time_wait(lan):
     assert state == "TIME-WAIT", f"once its FIN is acknowledged in CLOSING the SUT must be in TIME-WAIT; it is {state}"
 
 
-@case("TCP-CLOSE-FIN-ACK-IN-FIN-WAIT-1", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
+@case("TCP-CLOSE-FIN-ACK-IN-FIN-WAIT-1", title="FIN acking our FIN in FIN-WAIT-1 leads to TIME-WAIT", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
       needs=("sockets", "counters"))
 def test_fin_acking_our_fin_in_fin_wait_1_leads_to_time_wait(lan):
     """A FIN that also acknowledges the SUT's FIN in FIN-WAIT-1 is acknowledged and the
@@ -183,7 +184,7 @@ def test_fin_acking_our_fin_in_fin_wait_1_leads_to_time_wait(lan):
     assert state == "TIME-WAIT", f"after FIN+ACK of its FIN in FIN-WAIT-1 the SUT must be in TIME-WAIT; it is {state}"
 
 
-@case("TCP-CLOSE-FIN-WITH-DATA", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-CLOSE-FIN-WITH-DATA", title="FIN carrying data delivers the data, then the end", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_fin_carrying_data_delivers_the_data_then_the_end(lan):
     """A FIN segment that carries data delivers the data, then the end of the stream; the ACK
     covers both the data and the FIN."""
@@ -198,7 +199,7 @@ def test_fin_carrying_data_delivers_the_data_then_the_end(lan):
     assert flow.sock.recv(timeout=0.5) == b"", "after the data the application must see the end of the stream"
 
 
-@case("TCP-CLOSE-FIN-OUT-OF-ORDER", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-CLOSE-FIN-OUT-OF-ORDER", title="FIN beyond a hole waits for the missing data", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_fin_beyond_a_hole_waits_for_the_missing_data(lan):
     """A FIN that arrives beyond a gap is not processed until the gap is filled: the connection
     stays ESTABLISHED and the FIN unacknowledged; once the missing data arrives, all is
@@ -206,7 +207,15 @@ def test_fin_beyond_a_hole_waits_for_the_missing_data(lan):
     the end of the stream."""
     flow = establish(lan)
     flow.send(b"b" * 100, flags="FPA", seq=flow.offset(100), advance=False)
-    dup = flow.expect(flow.from_sut())
+    try:
+        dup = flow.expect(flow.from_sut())
+    except AssertionError:
+        # The duplicate ACK is RFC 5681 4.2's SHOULD (TCP-DATA-OOO-IMMEDIATE-DUPACK judges it);
+        # without it only the connection's state shows whether the FIN was taken.
+        state = flow.sock.tcp_info().state
+        assert state == "ESTABLISHED", f"a FIN beyond a hole must not be processed yet; the SUT is in {state}"
+        raise Inconclusive("the SUT sent no duplicate ACK for the out-of-order FIN segment (RFC 5681 4.2 SHOULD) and "
+                           "stayed ESTABLISHED, so whether it holds the FIN until the gap is filled cannot be seen") from None
     assert dup["TCP"].ack == flow.peer.snd_nxt, (
         f"a FIN beyond a hole must not be acknowledged (ACK must stay {flow.peer.snd_nxt:#x}); it was {dup['TCP'].ack:#x}"
     )

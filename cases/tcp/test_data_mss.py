@@ -18,7 +18,7 @@ def sut_segments_for(flow, data: bytes):
     return segments
 
 
-@case("TCP-MSS-PEER-RESPECTED", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",), also=(1122,))
+@case("TCP-MSS-PEER-RESPECTED", title="SUT never sends more than the peer's MSS", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",), also=(1122,))
 def test_sut_never_sends_more_than_the_peers_mss(lan):
     """The SUT sends no segment with more data than the MSS the peer announced in its SYN.
 
@@ -29,7 +29,7 @@ def test_sut_never_sends_more_than_the_peers_mss(lan):
     assert max(sizes) <= 500, f"the peer announced MSS 500; the SUT sent segments of {sizes} octets"
 
 
-@case("TCP-MSS-DEFAULT-536", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",), also=(1122, 6691))
+@case("TCP-MSS-DEFAULT-536", title="SUT assumes an MSS of 536 without an MSS option", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",), also=(1122, 6691))
 def test_sut_assumes_536_without_an_mss_option(lan):
     """Without an MSS option in the peer's SYN, the SUT assumes a send MSS of 536 octets (IPv4).
 
@@ -42,7 +42,7 @@ def test_sut_assumes_536_without_an_mss_option(lan):
     )
 
 
-@case("TCP-MSS-OPTIONS-COUNTED", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",), also=(6691,))
+@case("TCP-MSS-OPTIONS-COUNTED", title="SUT reduces data by the options it sends", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",), also=(6691,))
 def test_sut_reduces_data_by_the_options_it_sends(lan):
     """The sender reduces the data in a segment by the length of the TCP options it includes, so
     data plus options never exceed the peer's MSS.
@@ -64,7 +64,7 @@ def test_sut_reduces_data_by_the_options_it_sends(lan):
     )
 
 
-@case("TCP-MSS-ACTIVE-OPEN-RESPECTED", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",), also=(1122,))
+@case("TCP-MSS-ACTIVE-OPEN-RESPECTED", title="SUT respects the MSS of a SYN-ACK", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",), also=(1122,))
 def test_sut_respects_the_mss_of_a_syn_ack(lan):
     """On a connection the SUT opened, it sends no segment larger than the MSS the SYN-ACK announced.
 

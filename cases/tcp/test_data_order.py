@@ -58,7 +58,7 @@ def test_data_beyond_a_hole_is_not_delivered_before_the_hole_is_filled(lan):
     )
 
 
-@case("TCP-DATA-OOO-IMMEDIATE-DUPACK", rfc=5681, section="4.2", level=SHOULD, layer=4, needs=("sockets",))
+@case("TCP-DATA-OOO-IMMEDIATE-DUPACK", title="Out-of-order segment triggers an immediate duplicate ACK", rfc=5681, section="4.2", level=SHOULD, layer=4, needs=("sockets",))
 def test_out_of_order_segment_triggers_an_immediate_duplicate_ack(lan):
     """A receiver sends an immediate duplicate ACK when an out-of-order segment arrives.
 
@@ -166,7 +166,7 @@ def test_overlapping_out_of_order_segments_make_one_correct_stream(lan):
     )
 
 
-@case("TCP-DATA-ACK-EXACT", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-DATA-ACK-EXACT", title="ACK acknowledges exactly the data received", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_ack_acknowledges_exactly_the_data_received(lan):
     """The SUT's acknowledgment number is RCV.NXT: exactly the next octet it expects, no more,
     no less, and its sequence number is its SND.NXT.

@@ -20,7 +20,7 @@ def timestamped(lan) -> Flow:
     return flow
 
 
-@case("TCP-PAWS-OLD-TSVAL-DROPPED", rfc=7323, section="5.3", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
+@case("TCP-PAWS-OLD-TSVAL-DROPPED", title="Segment with an older TSval is acknowledged and dropped", rfc=7323, section="5.3", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_segment_with_an_older_tsval_is_acknowledged_and_dropped(lan):
     """A segment whose TSval is older than TS.Recent is not acceptable (PAWS): the receiver sends
     an acknowledgment and drops it.
@@ -45,7 +45,7 @@ def test_segment_with_an_older_tsval_is_acknowledged_and_dropped(lan):
     )
 
 
-@case("TCP-TS-ECHO-TSVAL", rfc=7323, section="4.3", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
+@case("TCP-TS-ECHO-TSVAL", title="ACK echoes the TSval of the segment it acknowledges", rfc=7323, section="4.3", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_ack_echoes_the_tsval_of_the_segment_it_acknowledges(lan):
     """The TSecr of the SUT's ACK is TS.Recent: the TSval of the in-order segment it acknowledges."""
     flow = timestamped(lan)
@@ -56,7 +56,7 @@ def test_ack_echoes_the_tsval_of_the_segment_it_acknowledges(lan):
     assert ts[1] == 777777, f"the ACK's TSecr must echo TS.Recent 777777 (the segment's TSval); it was {ts[1]}"
 
 
-@case("TCP-TS-RECENT-NOT-FROM-OUT-OF-ORDER", rfc=7323, section="4.3", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
+@case("TCP-TS-RECENT-NOT-FROM-OUT-OF-ORDER", title="Out-of-order segment does not update TS.Recent", rfc=7323, section="4.3", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_out_of_order_segment_does_not_update_ts_recent(lan):
     """TS.Recent is updated only from a segment that covers Last.ACK.sent, so an out-of-order
     segment's TSval is not echoed: the duplicate ACK echoes the last in-order TSval.
@@ -77,7 +77,7 @@ def test_out_of_order_segment_does_not_update_ts_recent(lan):
     )
 
 
-@case("TCP-TS-IN-EVERY-SEGMENT", rfc=7323, section="3.2", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
+@case("TCP-TS-IN-EVERY-SEGMENT", title="SUT sends a TSopt in every non-RST segment", rfc=7323, section="3.2", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_sut_sends_a_tsopt_in_every_non_rst_segment(lan):
     """Once timestamps are negotiated, the SUT sends a TSopt in every segment other than RST.
 
@@ -98,7 +98,7 @@ def test_sut_sends_a_tsopt_in_every_non_rst_segment(lan):
     assert not missing, f"every non-RST segment must carry a TSopt once negotiated; these did not: {missing}"
 
 
-@case("TCP-TS-MISSING-DROPPED", rfc=7323, section="3.2", level=SHOULD, layer=4, needs=("sockets",), optional=TIMESTAMPS)
+@case("TCP-TS-MISSING-DROPPED", title="Segment without a TSopt is dropped once negotiated", rfc=7323, section="3.2", level=SHOULD, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_segment_without_tsopt_is_dropped_once_negotiated(lan):
     """Once timestamps are negotiated, a non-RST segment that arrives without a TSopt is silently
     dropped.

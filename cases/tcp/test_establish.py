@@ -32,7 +32,7 @@ ALL_HOSTS, ALL_HOSTS_MAC = "224.0.0.1", "01:00:5e:00:00:01"
 
 # --- passive open: LISTEN and SYN-RECEIVED -------------------------------------------------
 
-@case("TCP-EST-SYN-ACK", rfc=9293, section="3.10.7.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-SYN-ACK", title="SYN to a listener gets a SYN-ACK", rfc=9293, section="3.10.7.2", level=MUST, layer=4, needs=("sockets",))
 def test_syn_to_listener_gets_syn_ack(lan):
     """A SYN to a listening port is answered with <SEQ=ISS><ACK=SEG.SEQ+1><CTL=SYN,ACK> and no data.
 
@@ -50,7 +50,7 @@ def test_syn_to_listener_gets_syn_ack(lan):
     assert not payload(synack), f"the SYN-ACK must carry no data; came {len(payload(synack))} bytes"
 
 
-@case("TCP-EST-HANDSHAKE", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-HANDSHAKE", title="ACK of the SYN-ACK establishes the connection", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_ack_of_syn_ack_establishes_connection(lan):
     """The ACK of the SYN-ACK moves the SUT's connection to ESTABLISHED, and its first data is sent at ISS+1."""
     listener = lan.app.listen(SERVICE_PORT)
@@ -68,7 +68,7 @@ def test_ack_of_syn_ack_establishes_connection(lan):
     assert data == b"hello", f"the SUT's first data must start at ISS+1 = {seq_add(synack[TCP].seq, 1):#x}; came {data!r}"
 
 
-@case("TCP-EST-LISTEN-RST-IGNORED", rfc=9293, section="3.10.7.2", level=SHOULD, layer=4, needs=("sockets",))
+@case("TCP-EST-LISTEN-RST-IGNORED", title="RST in LISTEN is ignored", rfc=9293, section="3.10.7.2", level=SHOULD, layer=4, needs=("sockets",))
 def test_rst_in_listen_is_ignored(lan):
     """A RST arriving at a listening port is ignored: no answer, and the listener keeps accepting."""
     lan.app.listen(SERVICE_PORT)
@@ -83,7 +83,7 @@ def test_rst_in_listen_is_ignored(lan):
     )
 
 
-@case("TCP-EST-LISTEN-ACK-RST", rfc=9293, section="3.10.7.2", level=SHOULD, layer=4, also=(793,), needs=("sockets",))
+@case("TCP-EST-LISTEN-ACK-RST", title="ACK in LISTEN gets a RST from the ACK field", rfc=9293, section="3.10.7.2", level=SHOULD, layer=4, also=(793,), needs=("sockets",))
 def test_ack_in_listen_gets_rst_from_ack_field(lan):
     """Any ACK arriving at a listening port is answered with <SEQ=SEG.ACK><CTL=RST>.
 
@@ -97,7 +97,7 @@ def test_ack_in_listen_gets_rst_from_ack_field(lan):
     assert rst[TCP].seq == FOREIGN_ACK, f"the RST should take its sequence number from SEG.ACK ({FOREIGN_ACK:#x}); came {rst[TCP].seq:#x}"
 
 
-@case("TCP-EST-LISTEN-SYN-ACK-RST", rfc=9293, section="3.10.7.2", level=SHOULD, layer=4, needs=("sockets",))
+@case("TCP-EST-LISTEN-SYN-ACK-RST", title="SYN-ACK in LISTEN gets a RST", rfc=9293, section="3.10.7.2", level=SHOULD, layer=4, needs=("sockets",))
 def test_syn_ack_in_listen_gets_rst(lan):
     """A SYN+ACK arriving at a listening port is an acknowledgment in LISTEN: it is answered with <SEQ=SEG.ACK><CTL=RST>, not a connection.
 
@@ -111,7 +111,7 @@ def test_syn_ack_in_listen_gets_rst(lan):
     assert rst[TCP].seq == FOREIGN_ACK, f"the RST should take its sequence number from SEG.ACK ({FOREIGN_ACK:#x}); came {rst[TCP].seq:#x}"
 
 
-@case("TCP-EST-LISTEN-SYN-RST-IGNORED", rfc=9293, section="3.10.7.2", level=SHOULD, layer=4, needs=("sockets",))
+@case("TCP-EST-LISTEN-SYN-RST-IGNORED", title="SYN+RST in LISTEN is ignored", rfc=9293, section="3.10.7.2", level=SHOULD, layer=4, needs=("sockets",))
 def test_syn_rst_in_listen_is_ignored(lan):
     """A segment with both SYN and RST at a listening port is handled as a RST (checked first) and ignored: no SYN-ACK, no RST."""
     lan.app.listen(SERVICE_PORT)
@@ -120,7 +120,7 @@ def test_syn_rst_in_listen_is_ignored(lan):
     lan.tester.expect_none(tcp.from_sut())
 
 
-@case("TCP-EST-LISTEN-FIN-DROPPED", rfc=9293, section="3.10.7.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-LISTEN-FIN-DROPPED", title="FIN without SYN in LISTEN is dropped", rfc=9293, section="3.10.7.2", level=MUST, layer=4, needs=("sockets",))
 def test_fin_without_syn_in_listen_is_dropped(lan):
     """A FIN without SYN or ACK at a listening port is dropped without an answer."""
     lan.app.listen(SERVICE_PORT)
@@ -129,7 +129,7 @@ def test_fin_without_syn_in_listen_is_dropped(lan):
     lan.tester.expect_none(tcp.from_sut())
 
 
-@case("TCP-EST-LISTEN-DATA-DROPPED", rfc=9293, section="3.10.7.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-LISTEN-DATA-DROPPED", title="Data without SYN or ACK in LISTEN is dropped", rfc=9293, section="3.10.7.2", level=MUST, layer=4, needs=("sockets",))
 def test_data_without_syn_or_ack_in_listen_is_dropped(lan):
     """A data segment without SYN or ACK at a listening port is dropped without an answer, and nothing is accepted."""
     listener = lan.app.listen(SERVICE_PORT)
@@ -143,7 +143,7 @@ def test_data_without_syn_or_ack_in_listen_is_dropped(lan):
     raise AssertionError(f"a segment without SYN must not create a connection; the listener accepted one in state {conn.tcp_info().state}")
 
 
-@case("TCP-EST-LISTEN-SYN-FIN", rfc=9293, section="3.10.7.2", level=MAY, layer=4, needs=("sockets",))
+@case("TCP-EST-LISTEN-SYN-FIN", title="SYN+FIN in LISTEN is handled as a SYN", rfc=9293, section="3.10.7.2", level=MAY, layer=4, needs=("sockets",))
 def test_syn_fin_in_listen_is_handled_as_syn(lan):
     """A SYN+FIN at a listening port may be processed as a SYN, its FIN queued for later: the SUT answers with a SYN-ACK acknowledging the SYN.
 
@@ -163,7 +163,7 @@ def test_syn_fin_in_listen_is_handled_as_syn(lan):
     )
 
 
-@case("TCP-EST-SYN-DATA", rfc=9293, section="3.10.7.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-SYN-DATA", title="Data in a SYN reaches the application once", rfc=9293, section="3.10.7.2", level=MUST, layer=4, needs=("sockets",))
 def test_data_in_syn_reaches_application_once(lan):
     """Data carried by a SYN is either acknowledged by the SYN-ACK and then delivered, or left unacknowledged; the application receives it exactly once after the handshake.
 
@@ -194,7 +194,7 @@ def test_data_in_syn_reaches_application_once(lan):
     assert got == data, f"the application must read the SYN's data exactly once ({data!r}); it read {got!r}"
 
 
-@case("TCP-EST-SYNRCVD-RST", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-SYNRCVD-RST", title="RST in SYN-RECEIVED returns to LISTEN", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_rst_in_syn_received_returns_to_listen(lan):
     """A RST in SYN-RECEIVED of a passive open returns the connection to LISTEN: the half-open connection is gone and a late ACK of the SYN-ACK cannot complete it, so nothing is accepted.
 
@@ -221,7 +221,7 @@ def test_rst_in_syn_received_returns_to_listen(lan):
     raise AssertionError(f"the reset half-open connection must not be accepted; the listener gave one in state {conn.tcp_info().state}")
 
 
-@case("TCP-EST-SYNRCVD-BAD-ACK", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-SYNRCVD-BAD-ACK", title="Unacceptable ACK in SYN-RECEIVED gets a RST", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_unacceptable_ack_in_syn_received_gets_rst(lan):
     """An ACK in SYN-RECEIVED that does not acknowledge the SYN-ACK is answered with <SEQ=SEG.ACK><CTL=RST>, and the handshake can still complete."""
     listener = lan.app.listen(SERVICE_PORT)
@@ -245,7 +245,7 @@ def test_unacceptable_ack_in_syn_received_gets_rst(lan):
 
 # --- active open: SYN-SENT -------------------------------------------------------------------
 
-@case("TCP-EST-SYNSENT-SYN-ACK", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-SYNSENT-SYN-ACK", title="SYN-ACK in SYN-SENT is acknowledged", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
 def test_syn_ack_in_syn_sent_is_acknowledged(lan):
     """In SYN-SENT, an acceptable SYN-ACK moves the connection to ESTABLISHED and is answered with <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.
 
@@ -264,7 +264,7 @@ def test_syn_ack_in_syn_sent_is_acknowledged(lan):
     assert state == "ESTABLISHED", f"the SUT's connection must be ESTABLISHED; it is {state}"
 
 
-@case("TCP-EST-SYNSENT-BAD-ACK", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-SYNSENT-BAD-ACK", title="Unacceptable ACK in SYN-SENT gets a RST", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
 def test_unacceptable_ack_in_syn_sent_gets_rst(lan):
     """In SYN-SENT, a segment whose ACK is not ISS < SEG.ACK =< SND.NXT is answered with <SEQ=SEG.ACK><CTL=RST> and the connection stays in SYN-SENT."""
     tcp, sock, syn = active_open(lan)
@@ -278,7 +278,7 @@ def test_unacceptable_ack_in_syn_sent_gets_rst(lan):
     assert state == "SYN-SENT", f"the bad segment is dropped; the connection must stay in SYN-SENT, it is {state}"
 
 
-@case("TCP-EST-SYNSENT-RST", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-SYNSENT-RST", title="RST with an acceptable ACK in SYN-SENT closes", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
 def test_rst_with_acceptable_ack_in_syn_sent_closes(lan):
     """In SYN-SENT, a RST whose ACK acknowledges the SYN closes the connection and tells the application."""
     tcp, sock, syn = active_open(lan)
@@ -292,7 +292,7 @@ def test_rst_with_acceptable_ack_in_syn_sent_closes(lan):
     )
 
 
-@case("TCP-EST-SYNSENT-RST-BAD-ACK", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-SYNSENT-RST-BAD-ACK", title="RST with an unacceptable ACK in SYN-SENT is dropped", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
 def test_rst_with_unacceptable_ack_in_syn_sent_is_dropped(lan):
     """In SYN-SENT, a RST whose ACK does not acknowledge the SYN is dropped: no answer, and the connection stays in SYN-SENT."""
     tcp, sock, syn = active_open(lan)
@@ -302,7 +302,7 @@ def test_rst_with_unacceptable_ack_in_syn_sent_is_dropped(lan):
     assert state == "SYN-SENT", f"the RST must be dropped and the connection stay in SYN-SENT; it is {state}"
 
 
-@case("TCP-EST-SYNSENT-RST-NO-ACK", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-SYNSENT-RST-NO-ACK", title="RST without ACK in SYN-SENT is dropped", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
 def test_rst_without_ack_in_syn_sent_is_dropped(lan):
     """In SYN-SENT, a RST without ACK is dropped: the connection stays in SYN-SENT."""
     tcp, sock, _syn = active_open(lan)
@@ -312,7 +312,7 @@ def test_rst_without_ack_in_syn_sent_is_dropped(lan):
     assert state == "SYN-SENT", f"a RST without ACK must be dropped in SYN-SENT; the connection is {state}"
 
 
-@case("TCP-EST-SYNSENT-SYN-ACK-DATA", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-SYNSENT-SYN-ACK-DATA", title="Data in a SYN-ACK reaches the application once", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
 def test_data_in_syn_ack_reaches_application_once(lan):
     """Data carried by a SYN-ACK is either acknowledged and delivered, or left unacknowledged; the application receives it exactly once.
 
@@ -342,7 +342,7 @@ def test_data_in_syn_ack_reaches_application_once(lan):
 
 # --- simultaneous open -------------------------------------------------------------------------
 
-@case("TCP-EST-SIMULTANEOUS-SYN-ACK", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-SIMULTANEOUS-SYN-ACK", title="Crossing SYN in SYN-SENT gets a SYN-ACK", rfc=9293, section="3.10.7.3", level=MUST, layer=4, needs=("sockets",))
 def test_crossing_syn_in_syn_sent_gets_syn_ack(lan):
     """A SYN without ACK in SYN-SENT (simultaneous open) moves the connection to SYN-RECEIVED and is answered with <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>."""
     tcp, sock, syn = active_open(lan)
@@ -373,7 +373,7 @@ def test_simultaneous_open_reaches_established(lan):
     assert tcp.expect_data() == b"both opened", "data must flow after a simultaneous open"
 
 
-@case("TCP-EST-SYNRCVD-ACTIVE-RST", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-EST-SYNRCVD-ACTIVE-RST", title="RST in SYN-RECEIVED after a simultaneous open refuses the connection", rfc=9293, section="3.10.7.4", level=MUST, layer=4, needs=("sockets",))
 def test_rst_in_syn_received_of_active_open_refuses(lan):
     """A RST in SYN-RECEIVED reached from SYN-SENT (simultaneous open) means the connection was refused: it is closed and the application told."""
     tcp, sock, _syn = active_open(lan)
@@ -394,7 +394,7 @@ def test_rst_in_syn_received_of_active_open_refuses(lan):
 
 # --- half-open connections ---------------------------------------------------------------------
 
-@case("TCP-EST-HALF-OPEN-RECOVERY", rfc=9293, section="3.5.1", level=MUST, layer=4, also=(5961,), needs=("sockets",))
+@case("TCP-EST-HALF-OPEN-RECOVERY", title="Half-open connection is cleared by a new SYN", rfc=9293, section="3.5.1", level=MUST, layer=4, also=(5961,), needs=("sockets",))
 def test_half_open_connection_is_cleared_by_new_syn(lan):
     """When the peer of an ESTABLISHED connection has lost it and opens anew, the SUT's ACK to the new SYN lets the peer reset the old connection, after which the new SYN is accepted.
 
@@ -427,7 +427,7 @@ def _no_answer_to(lan, syn, port):
     lan.tester.expect_none(like(IP(src=lan.sut.ip) / TCP(sport=port)))
 
 
-@case("TCP-EST-SYN-TO-BROADCAST", rfc=9293, section="3.9.2.3", level=MUST, layer=4, also=(1122,), needs=("sockets",))
+@case("TCP-EST-SYN-TO-BROADCAST", title="SYN to a broadcast address is discarded", rfc=9293, section="3.9.2.3", level=MUST, layer=4, also=(1122,), needs=("sockets",))
 def test_syn_to_broadcast_address_is_discarded(lan):
     """A SYN addressed to the subnet's broadcast address is silently discarded, even with a listener on every address: no SYN-ACK, no RST (MUST-57)."""
     lan.app.listen_at("0.0.0.0", SERVICE_PORT)
@@ -436,7 +436,7 @@ def test_syn_to_broadcast_address_is_discarded(lan):
     _no_answer_to(lan, tcp.segment("S", options=[("MSS", 1460)]), SERVICE_PORT)
 
 
-@case("TCP-EST-SYN-TO-MULTICAST", rfc=9293, section="3.9.2.3", level=MUST, layer=4, also=(1122,), needs=("sockets",))
+@case("TCP-EST-SYN-TO-MULTICAST", title="SYN to a multicast address is discarded", rfc=9293, section="3.9.2.3", level=MUST, layer=4, also=(1122,), needs=("sockets",))
 def test_syn_to_multicast_address_is_discarded(lan):
     """A SYN addressed to a multicast group is silently discarded, even with a listener on every address: no SYN-ACK, no RST (MUST-57)."""
     lan.app.listen_at("0.0.0.0", SERVICE_PORT)
@@ -445,7 +445,7 @@ def test_syn_to_multicast_address_is_discarded(lan):
     _no_answer_to(lan, tcp.segment("S", options=[("MSS", 1460)]), SERVICE_PORT)
 
 
-@case("TCP-EST-SYN-FROM-MULTICAST", rfc=9293, section="3.9.2.3", level=MUST, layer=4, also=(1122,), needs=("sockets",))
+@case("TCP-EST-SYN-FROM-MULTICAST", title="SYN from a multicast source is ignored", rfc=9293, section="3.9.2.3", level=MUST, layer=4, also=(1122,), needs=("sockets",))
 def test_syn_from_multicast_source_is_ignored(lan):
     """A SYN whose source address is a multicast address is ignored (by TCP or by IP): no SYN-ACK, no RST (MUST-63)."""
     lan.app.listen(SERVICE_PORT)
@@ -453,7 +453,7 @@ def test_syn_from_multicast_source_is_ignored(lan):
     _no_answer_to(lan, tcp.segment("S", options=[("MSS", 1460)]), SERVICE_PORT)
 
 
-@case("TCP-EST-SYN-FROM-BROADCAST", rfc=9293, section="3.9.2.3", level=MUST, layer=4, also=(1122,), needs=("sockets",))
+@case("TCP-EST-SYN-FROM-BROADCAST", title="SYN from a broadcast source is ignored", rfc=9293, section="3.9.2.3", level=MUST, layer=4, also=(1122,), needs=("sockets",))
 def test_syn_from_broadcast_source_is_ignored(lan):
     """A SYN whose source address is the subnet's broadcast address is ignored (by TCP or by IP): no SYN-ACK, no RST (MUST-63).
 

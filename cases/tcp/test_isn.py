@@ -23,7 +23,7 @@ def synack_isn(lan, sport: int):
     return synack[TCP].seq, arrival_ns(lan.tester, synack)
 
 
-@case("TCP-ISN-UNPREDICTABLE-ACROSS-PORTS", rfc=9293, section="3.4.1", level=SHOULD, layer=4, needs=("sockets",),
+@case("TCP-ISN-UNPREDICTABLE-ACROSS-PORTS", title="ISN of one connection does not reveal another's", rfc=9293, section="3.4.1", level=SHOULD, layer=4, needs=("sockets",),
       also=(6528,))
 def test_isn_of_one_connection_does_not_reveal_anothers(lan):
     """The ISN adds a secret function of the connection identifier to the clock (ISN = M + F(...)),
@@ -46,7 +46,7 @@ def test_isn_of_one_connection_does_not_reveal_anothers(lan):
     )
 
 
-@case("TCP-ISN-CLOCK-DRIVEN", rfc=9293, section="3.4.1", level=MUST, layer=4, needs=("sockets",), also=(6528,),
+@case("TCP-ISN-CLOCK-DRIVEN", title="ISN for one connection identifier follows a clock", rfc=9293, section="3.4.1", level=MUST, layer=4, needs=("sockets",), also=(6528,),
       waits="30 ms and 120 ms between connections")
 def test_isn_for_one_identifier_follows_a_clock(lan):
     """For one connection identifier, the ISN is driven by a clock: it grows with the time between

@@ -13,7 +13,7 @@ SMALL_MSS = 40
 DATA = bytes(i % 251 for i in range(400))
 
 
-@case("TCP-MSS-SMALL-RESPECTED", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",), also=(6691,))
+@case("TCP-MSS-SMALL-RESPECTED", title="SUT segments fit a small peer MSS", rfc=9293, section="3.7.1", level=MUST, layer=4, needs=("sockets",), also=(6691,))
 def test_sut_segments_fit_a_small_peer_mss(lan):
     """The SUT sends no segment whose data and TCP options exceed a small MSS the peer announced (40 octets).
 

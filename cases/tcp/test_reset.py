@@ -41,7 +41,7 @@ def _assert_rst_from_ack_field(rst) -> None:
     assert rst[TCP].seq == ACK, f"the RST must take its sequence number from SEG.ACK ({ACK:#x}); came {rst[TCP].seq:#x}"
 
 
-@case("TCP-RST-CLOSED-SYN", rfc=9293, section="3.10.7.1", level=MUST, layer=4, also=(1122,))
+@case("TCP-RST-CLOSED-SYN", title="SYN to a closed port gets a RST+ACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4, also=(1122,))
 def test_syn_to_closed_port_gets_rst_ack(lan):
     """A SYN to a port with no listener is answered with <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>."""
     tcp = _closed(lan)
@@ -49,7 +49,7 @@ def test_syn_to_closed_port_gets_rst_ack(lan):
     _assert_rst_acking(rst, seq_add(SEQ, 1), "the SYN counts one")
 
 
-@case("TCP-RST-CLOSED-SYN-DATA", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+@case("TCP-RST-CLOSED-SYN-DATA", title="RST for a SYN with data to a closed port acknowledges the SYN and the data", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
 def test_syn_with_data_to_closed_port_acknowledges_syn_and_data(lan):
     """A SYN carrying data to a closed port is answered with a RST acknowledging SEG.SEQ + 1 + data length."""
     tcp = _closed(lan)
@@ -57,7 +57,7 @@ def test_syn_with_data_to_closed_port_acknowledges_syn_and_data(lan):
     _assert_rst_acking(rst, seq_add(SEQ, 21), "SEG.SEQ + SEG.LEN: the SYN and 20 bytes")
 
 
-@case("TCP-RST-CLOSED-ACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+@case("TCP-RST-CLOSED-ACK", title="ACK to a closed port gets a RST from the ACK field", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
 def test_ack_to_closed_port_gets_rst_from_ack_field(lan):
     """An ACK-bearing segment to a closed port is answered with <SEQ=SEG.ACK><CTL=RST>, without ACK."""
     tcp = _closed(lan)
@@ -65,7 +65,7 @@ def test_ack_to_closed_port_gets_rst_from_ack_field(lan):
     _assert_rst_from_ack_field(rst)
 
 
-@case("TCP-RST-CLOSED-DATA-ACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+@case("TCP-RST-CLOSED-DATA-ACK", title="Data with ACK to a closed port gets a RST from the ACK field", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
 def test_data_with_ack_to_closed_port_gets_rst_from_ack_field(lan):
     """A data segment with ACK to a closed port is answered with <SEQ=SEG.ACK><CTL=RST>, whatever its length."""
     tcp = _closed(lan)
@@ -73,7 +73,7 @@ def test_data_with_ack_to_closed_port_gets_rst_from_ack_field(lan):
     _assert_rst_from_ack_field(rst)
 
 
-@case("TCP-RST-CLOSED-DATA-NOACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+@case("TCP-RST-CLOSED-DATA-NOACK", title="RST for data without ACK to a closed port acknowledges the data", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
 def test_data_without_ack_to_closed_port_acknowledges_data(lan):
     """A data segment without ACK to a closed port is answered with <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>."""
     tcp = _closed(lan)
@@ -81,7 +81,7 @@ def test_data_without_ack_to_closed_port_acknowledges_data(lan):
     _assert_rst_acking(rst, seq_add(SEQ, 33), "SEG.SEQ + SEG.LEN: 33 bytes")
 
 
-@case("TCP-RST-CLOSED-SYN-FIN", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+@case("TCP-RST-CLOSED-SYN-FIN", title="RST for a SYN+FIN to a closed port counts both flags", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
 def test_syn_fin_to_closed_port_counts_both_flags(lan):
     """A SYN+FIN to a closed port is answered with a RST acknowledging SEG.SEQ + 2: SYN and FIN each occupy one sequence number."""
     tcp = _closed(lan)
@@ -89,7 +89,7 @@ def test_syn_fin_to_closed_port_counts_both_flags(lan):
     _assert_rst_acking(rst, seq_add(SEQ, 2), "SYN and FIN count one each")
 
 
-@case("TCP-RST-CLOSED-NULL", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+@case("TCP-RST-CLOSED-NULL", title="Segment without flags to a closed port gets a RST", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
 def test_segment_without_flags_to_closed_port_gets_rst(lan):
     """A segment with no control flags at all to a closed port is answered with <SEQ=0><ACK=SEG.SEQ><CTL=RST,ACK>."""
     tcp = _closed(lan)
@@ -97,7 +97,7 @@ def test_segment_without_flags_to_closed_port_gets_rst(lan):
     _assert_rst_acking(rst, SEQ, "the segment occupies no sequence space")
 
 
-@case("TCP-RST-CLOSED-FIN", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+@case("TCP-RST-CLOSED-FIN", title="RST for a FIN without ACK to a closed port counts the FIN", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
 def test_fin_without_ack_to_closed_port_counts_fin(lan):
     """A FIN without ACK to a closed port is answered with <SEQ=0><ACK=SEG.SEQ+1><CTL=RST,ACK>: the FIN occupies one sequence number."""
     tcp = _closed(lan)
@@ -105,7 +105,7 @@ def test_fin_without_ack_to_closed_port_counts_fin(lan):
     _assert_rst_acking(rst, seq_add(SEQ, 1), "the FIN counts one")
 
 
-@case("TCP-RST-CLOSED-NO-RST-FOR-RST", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+@case("TCP-RST-CLOSED-NO-RST-FOR-RST", title="RST to a closed port is not answered", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
 def test_rst_to_closed_port_is_not_answered(lan):
     """A RST to a closed port is discarded: a reset is never sent in answer to a reset."""
     tcp = _closed(lan)
@@ -113,7 +113,7 @@ def test_rst_to_closed_port_is_not_answered(lan):
     lan.tester.expect_none(tcp.from_sut())
 
 
-@case("TCP-RST-CLOSED-NO-RST-FOR-RST-ACK", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
+@case("TCP-RST-CLOSED-NO-RST-FOR-RST-ACK", title="RST+ACK to a closed port is not answered", rfc=9293, section="3.10.7.1", level=MUST, layer=4)
 def test_rst_ack_to_closed_port_is_not_answered(lan):
     """A RST+ACK to a closed port is discarded without a reset in answer."""
     tcp = _closed(lan)
@@ -123,7 +123,7 @@ def test_rst_ack_to_closed_port_is_not_answered(lan):
 
 # --- reset processing -------------------------------------------------------------------------
 
-@case("TCP-RST-RECEIVED-WITH-DATA", rfc=9293, section="3.5.3", level=SHOULD, layer=4, also=(1122,), needs=("sockets",))
+@case("TCP-RST-RECEIVED-WITH-DATA", title="RST carrying data is honoured", rfc=9293, section="3.5.3", level=SHOULD, layer=4, also=(1122,), needs=("sockets",))
 def test_rst_carrying_data_is_honoured(lan):
     """A RST segment that carries data (a diagnostic text) is still accepted as a reset when its sequence number is RCV.NXT (SHLD-2)."""
     tcp, sock, _ = established(lan)

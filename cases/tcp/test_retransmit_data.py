@@ -70,7 +70,7 @@ def test_data_retransmission_timer_backs_off(lan):
         assert later >= 1.6 * earlier, f"RFC 6298 5.5: the RTO must double on each expiry; retransmissions came {shown} ms apart"
 
 
-@case("TCP-RETRANSMIT-RTO-MIN-1S", rfc=6298, section="2.4", level=SHOULD, layer=4, needs=("sockets",),
+@case("TCP-RETRANSMIT-RTO-MIN-1S", title="RTO is at least one second", rfc=6298, section="2.4", level=SHOULD, layer=4, needs=("sockets",),
       waits="up to the 1 s minimum RTO")
 def test_rto_is_at_least_one_second(lan):
     """Whenever the RTO is computed, a value below 1 second is rounded up to 1 second: even on a
@@ -135,7 +135,7 @@ def test_connection_is_closed_when_r2_is_reached(lan):
     )
 
 
-@case("TCP-RETRANSMIT-TIMER-RESTART-ON-ACK", rfc=6298, section="5.3", level=SHOULD, layer=4,
+@case("TCP-RETRANSMIT-TIMER-RESTART-ON-ACK", title="ACK of new data restarts the retransmission timer", rfc=6298, section="5.3", level=SHOULD, layer=4,
       needs=("sockets", "sysctl"), waits="0.25 s before the partial ACK, then one 0.5 s RTO")
 def test_ack_of_new_data_restarts_the_retransmission_timer(lan):
     """An ACK that acknowledges new data restarts the retransmission timer, so the remaining data

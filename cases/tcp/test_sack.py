@@ -27,7 +27,7 @@ def block(flow, off):
     return (flow.offset(off), flow.offset(off + BLOCK))
 
 
-@case("TCP-SACK-HOLE-REPORTED", rfc=2018, section="4", level=MAY, layer=4, needs=("sockets",))
+@case("TCP-SACK-HOLE-REPORTED", title="Out-of-order block is reported in a SACK option", rfc=2018, section="4", level=MAY, layer=4, needs=("sockets",))
 def test_out_of_order_block_is_reported_in_a_sack_option(lan):
     """With SACK permitted, the SUT's ACK for data received beyond a hole carries a SACK block
     that names exactly that data.
@@ -43,7 +43,7 @@ def test_out_of_order_block_is_reported_in_a_sack_option(lan):
     )
 
 
-@case("TCP-SACK-FIRST-BLOCK-LATEST", rfc=2018, section="4", level=MUST, layer=4, needs=("sockets",), optional=SACK)
+@case("TCP-SACK-FIRST-BLOCK-LATEST", title="First SACK block holds the segment that triggered the ACK", rfc=2018, section="4", level=MUST, layer=4, needs=("sockets",), optional=SACK)
 def test_first_sack_block_holds_the_segment_that_triggered_the_ack(lan):
     """The first SACK block of an ACK is the block containing the segment that triggered it.
 
@@ -60,7 +60,7 @@ def test_first_sack_block_holds_the_segment_that_triggered_the_ack(lan):
     )
 
 
-@case("TCP-SACK-REPEATS-RECENT-BLOCKS", rfc=2018, section="4", level=SHOULD, layer=4, needs=("sockets",), optional=SACK)
+@case("TCP-SACK-REPEATS-RECENT-BLOCKS", title="SACK option repeats the most recently reported blocks", rfc=2018, section="4", level=SHOULD, layer=4, needs=("sockets",), optional=SACK)
 def test_sack_option_repeats_the_most_recently_reported_blocks(lan):
     """After the first block, the SACK option repeats the most recently reported blocks, as many
     distinct ones as fit.
@@ -77,7 +77,7 @@ def test_sack_option_repeats_the_most_recently_reported_blocks(lan):
     )
 
 
-@case("TCP-SACK-NOT-WITHOUT-PERMITTED", rfc=2018, section="4", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-SACK-NOT-WITHOUT-PERMITTED", title="No SACK option when the peer did not permit it", rfc=2018, section="4", level=MUST, layer=4, needs=("sockets",))
 def test_no_sack_option_when_the_peer_did_not_permit_it(lan):
     """A receiver that got no SACK-permitted option in the SYN sends no SACK options.
 
@@ -90,7 +90,7 @@ def test_no_sack_option_when_the_peer_did_not_permit_it(lan):
     )
 
 
-@case("TCP-SACK-PERMITTED-ONLY-ON-SYN", rfc=2018, section="2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-SACK-PERMITTED-ONLY-ON-SYN", title="SACK-permitted option is not sent after the SYN", rfc=2018, section="2", level=MUST, layer=4, needs=("sockets",))
 def test_sack_permitted_option_is_not_sent_after_the_syn(lan):
     """The SACK-permitted option is sent only on SYN segments, never in the data phase.
 

@@ -29,7 +29,7 @@ def _synack(lan, options):
 
 # --- MSS -------------------------------------------------------------------------------------
 
-@case("TCP-OPT-MSS-SENT", rfc=9293, section="3.7.1", level=SHOULD, layer=4, needs=("sockets",))
+@case("TCP-OPT-MSS-SENT", title="SYN-ACK carries an MSS", rfc=9293, section="3.7.1", level=SHOULD, layer=4, needs=("sockets",))
 def test_syn_ack_carries_mss(lan):
     """A SYN-ACK carries an MSS option when the SUT's receive MSS differs from the default 536, even if the SYN carried none (SHLD-5)."""
     synack = _synack(lan, [])
@@ -37,7 +37,7 @@ def test_syn_ack_carries_mss(lan):
     assert "MSS" in opts, f"the SYN-ACK on a 1500-byte MTU link (receive MSS 1460, not 536) should carry an MSS option; came options {synack[TCP].options}"
 
 
-@case("TCP-OPT-MSS-FROM-MTU", rfc=6691, section="2", level=SHOULD, layer=4, also=(9293,), needs=("sockets", "control"))
+@case("TCP-OPT-MSS-FROM-MTU", title="MSS is the interface MTU minus the fixed headers", rfc=6691, section="2", level=SHOULD, layer=4, also=(9293,), needs=("sockets", "control"))
 def test_mss_is_interface_mtu_minus_fixed_headers(lan):
     """The MSS a SUT announces is its interface MTU minus the fixed IP and TCP headers (40 bytes for IPv4), not less.
 
@@ -49,7 +49,7 @@ def test_mss_is_interface_mtu_minus_fixed_headers(lan):
     assert mss == 1360, f"with a 1400-byte MTU the MSS option should be 1400 - 20 - 20 = 1360; came {mss}"
 
 
-@case("TCP-OPT-MSS-IN-SYN", rfc=9293, section="3.7.1", level=SHOULD, layer=4, needs=("sockets",))
+@case("TCP-OPT-MSS-IN-SYN", title="Active-open SYN carries an MSS", rfc=9293, section="3.7.1", level=SHOULD, layer=4, needs=("sockets",))
 def test_active_open_syn_carries_mss(lan):
     """The SUT's own SYN carries an MSS option when its receive MSS differs from 536."""
     _tcp, _sock, syn = active_open(lan)
@@ -59,7 +59,7 @@ def test_active_open_syn_carries_mss(lan):
 
 # --- window scale ----------------------------------------------------------------------------
 
-@case("TCP-OPT-WS-ONLY-IF-OFFERED", rfc=7323, section="2.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-OPT-WS-ONLY-IF-OFFERED", title="No Window Scale in a SYN-ACK unless offered", rfc=7323, section="2.2", level=MUST, layer=4, needs=("sockets",))
 def test_no_window_scale_in_syn_ack_unless_offered(lan):
     """A SYN-ACK carries a Window Scale option only if the SYN did.
 
@@ -91,7 +91,7 @@ def test_window_scale_above_14_is_used_as_14(lan):
     assert info.snd_wscale == 14, f"a shift count of 15 must be used as 14; the SUT's send scale is {info.snd_wscale}"
 
 
-@case("TCP-OPT-WS-NON-SYN-IGNORED", rfc=7323, section="2.2", level=MUST, layer=4, needs=("sockets",), optional=WINDOW_SCALE)
+@case("TCP-OPT-WS-NON-SYN-IGNORED", title="Window Scale outside a SYN is ignored", rfc=7323, section="2.2", level=MUST, layer=4, needs=("sockets",), optional=WINDOW_SCALE)
 def test_window_scale_outside_syn_is_ignored(lan):
     """A Window Scale option in a segment without SYN is ignored: the scale agreed in the handshake stays."""
     tcp, sock, synack = established(lan, options=[("MSS", 1460), ("WScale", 2)])
@@ -122,7 +122,7 @@ def test_active_open_without_window_scale_answer_uses_no_scaling(lan):
 
 # --- SACK-permitted --------------------------------------------------------------------------
 
-@case("TCP-OPT-SACKOK-ANSWERED", rfc=2018, section="2", level=MAY, layer=4, needs=("sockets",))
+@case("TCP-OPT-SACKOK-ANSWERED", title="SACK-permitted offer is answered", rfc=2018, section="2", level=MAY, layer=4, needs=("sockets",))
 def test_sack_permitted_offer_is_answered(lan):
     """A SACK-permitted option in the SYN may be answered by one in the SYN-ACK."""
     _tcp, sock, synack = established(lan, options=[("MSS", 1460), ("SAckOK", b"")])
@@ -132,7 +132,7 @@ def test_sack_permitted_offer_is_answered(lan):
 
 # --- timestamps ------------------------------------------------------------------------------
 
-@case("TCP-OPT-TS-ONLY-IF-OFFERED", rfc=7323, section="3.2", level=MUST, layer=4, needs=("sockets",))
+@case("TCP-OPT-TS-ONLY-IF-OFFERED", title="No Timestamps in a SYN-ACK unless offered", rfc=7323, section="3.2", level=MUST, layer=4, needs=("sockets",))
 def test_no_timestamps_in_syn_ack_unless_offered(lan):
     """A SYN-ACK carries a Timestamps option only if the SYN did.
 
@@ -145,7 +145,7 @@ def test_no_timestamps_in_syn_ack_unless_offered(lan):
     )
 
 
-@case("TCP-OPT-TS-SYN-ACK-ECHO", rfc=7323, section="3.2", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
+@case("TCP-OPT-TS-SYN-ACK-ECHO", title="SYN-ACK echoes the SYN's timestamp", rfc=7323, section="3.2", level=MUST, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_syn_ack_echoes_syn_timestamp(lan):
     """A SYN-ACK with a Timestamps option echoes the SYN's TSval in its TSecr."""
     synack = _synack(lan, [("MSS", 1460), ("Timestamp", (TSVAL, 0))])
@@ -166,7 +166,7 @@ def test_timestamps_on_connection_without_them_are_ignored(lan):
     assert got == b"stray timestamp", f"the segment must be processed normally and its data delivered; the application read {got!r}"
 
 
-@case("TCP-OPT-TS-SYN-TSECR-ZERO", rfc=7323, section="3.2", level=SHOULD, layer=4, needs=("sockets",), optional=TIMESTAMPS)
+@case("TCP-OPT-TS-SYN-TSECR-ZERO", title="Active-open SYN has a zero TSecr", rfc=7323, section="3.2", level=SHOULD, layer=4, needs=("sockets",), optional=TIMESTAMPS)
 def test_active_open_syn_has_zero_tsecr(lan):
     """The SUT's SYN, which has no ACK bit, carries TSecr zero in its Timestamps option."""
     _tcp, _sock, syn = active_open(lan)

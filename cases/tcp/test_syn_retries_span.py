@@ -32,7 +32,7 @@ def syn_timeouts(initial_rto: float, retries: int, linear: int, rto_max: float) 
     return out
 
 
-@case("TCP-RETRANSMIT-SYN-3-MINUTES", rfc=9293, section="3.8.3", level=MUST, layer=4, needs=("sockets", "sysctl"),
+@case("TCP-RETRANSMIT-SYN-3-MINUTES", title="Default SYN retransmission lasts three minutes", rfc=9293, section="3.8.3", level=MUST, layer=4, needs=("sockets", "sysctl"),
       also=(1122,), waits="two SYN retransmission timeouts (2 to 3 s), to check the computed schedule on the wire")
 def test_default_syn_retransmission_lasts_three_minutes(lan):
     """With the SUT's default settings, an unanswered SYN keeps being retransmitted for at least 3 minutes before the open attempt is given up.

@@ -14,7 +14,7 @@ def delayed_mode(flow) -> None:
     flow.sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 0)
 
 
-@case("TCP-TIMER-DELAYED-ACK-BOUND", rfc=1122, section="4.2.3.2", level=MUST, layer=4, needs=("sockets",),
+@case("TCP-TIMER-DELAYED-ACK-BOUND", title="Delayed ACK comes within half a second", rfc=1122, section="4.2.3.2", level=MUST, layer=4, needs=("sockets",),
       also=(9293,), waits="up to the SUT's delayed-ACK timer (< 0.5 s), five times")
 def test_delayed_ack_comes_within_half_a_second(lan):
     """An ACK may be delayed, but by less than 0.5 seconds.

@@ -18,7 +18,7 @@ def keepalive_on(flow, idle_s: int = 1) -> None:
     flow.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
 
 
-@case("TCP-TIMER-KEEPALIVE-OFF-BY-DEFAULT", rfc=1122, section="4.2.3.6", level=MUST, layer=4, needs=("sockets",),
+@case("TCP-TIMER-KEEPALIVE-OFF-BY-DEFAULT", title="Keep-alives are off by default", rfc=1122, section="4.2.3.6", level=MUST, layer=4, needs=("sockets",),
       waits="1.25 s watched for a keep-alive with a 1 s interval")
 def test_keepalive_is_off_by_default(lan):
     """Keep-alives, if implemented, default to off: neither an accepted connection nor one the
@@ -52,7 +52,7 @@ def test_keepalive_is_off_by_default(lan):
         ) from None
 
 
-@case("TCP-TIMER-KEEPALIVE-DEFAULT-2H", rfc=1122, section="4.2.3.6", level=MUST, layer=4, needs=("sockets",),
+@case("TCP-TIMER-KEEPALIVE-DEFAULT-2H", title="Keep-alive interval defaults to at least two hours", rfc=1122, section="4.2.3.6", level=MUST, layer=4, needs=("sockets",),
       waits="the 1 s keep-alive interval")
 def test_keepalive_interval_defaults_to_at_least_two_hours(lan):
     """The keep-alive interval is configurable and defaults to no less than two hours.
@@ -81,7 +81,7 @@ def test_keepalive_interval_defaults_to_at_least_two_hours(lan):
     )
 
 
-@case("TCP-TIMER-KEEPALIVE-ONLY-WHEN-IDLE", rfc=1122, section="4.2.3.6", level=MUST, layer=4, needs=("sockets",),
+@case("TCP-TIMER-KEEPALIVE-ONLY-WHEN-IDLE", title="Keep-alive is sent only after an idle interval", rfc=1122, section="4.2.3.6", level=MUST, layer=4, needs=("sockets",),
       waits="1.5 s of traffic, then the 1 s keep-alive interval")
 def test_keepalive_is_sent_only_after_an_idle_interval(lan):
     """Keep-alive segments are sent only when nothing has been received on the connection for the
@@ -110,7 +110,7 @@ def test_keepalive_is_sent_only_after_an_idle_interval(lan):
     assert idle >= 0.95, f"with a 1 s interval the keep-alive must wait 1 s of silence; it came after {idle:.3f} s"
 
 
-@case("TCP-TIMER-KEEPALIVE-NO-DATA", rfc=1122, section="4.2.3.6", level=SHOULD, layer=4, needs=("sockets",),
+@case("TCP-TIMER-KEEPALIVE-NO-DATA", title="Keep-alive segment carries no data", rfc=1122, section="4.2.3.6", level=SHOULD, layer=4, needs=("sockets",),
       waits="the 1 s keep-alive interval")
 def test_keepalive_segment_carries_no_data(lan):
     """A keep-alive segment carries no data (at most one garbage octet where configured so).

@@ -52,7 +52,7 @@ def new_syn(lan, flow, seq: int):
     return peer, peer.segment("S", options=[("MSS", 1460)])
 
 
-@case("TCP-TIMEWAIT-LASTS-2MSL", rfc=1122, section="4.2.2.13", level=MUST, layer=4,
+@case("TCP-TIMEWAIT-LASTS-2MSL", title="TIME-WAIT lasts two MSL", rfc=1122, section="4.2.2.13", level=MUST, layer=4,
       needs=("sockets", "counters"), also=(9293,))
 def test_time_wait_lasts_two_msl(lan):
     """A connection closed actively lingers in TIME-WAIT for 2 x MSL, the MSL being the one the SUT declares.
@@ -74,7 +74,7 @@ def test_time_wait_lasts_two_msl(lan):
     )
 
 
-@case("TCP-TIMEWAIT-FIN-ACKED", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
+@case("TCP-TIMEWAIT-FIN-ACKED", title="Retransmitted FIN in TIME-WAIT is acknowledged", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
       needs=("sockets", "counters"))
 def test_retransmitted_fin_in_time_wait_is_acked(lan):
     """In TIME-WAIT, a retransmission of the peer's FIN is acknowledged and the connection stays
@@ -91,7 +91,7 @@ def test_retransmitted_fin_in_time_wait_is_acked(lan):
     assert state == "TIME-WAIT", f"the SUT must stay in TIME-WAIT; it is {state}"
 
 
-@case("TCP-TIMEWAIT-RST-CLOSES", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
+@case("TCP-TIMEWAIT-RST-CLOSES", title="RST in TIME-WAIT deletes the TCB", rfc=9293, section="3.10.7.4", level=MUST, layer=4,
       needs=("sockets", "counters"))
 def test_rst_in_time_wait_deletes_the_tcb(lan):
     """An RST received in TIME-WAIT (at exactly RCV.NXT) makes the SUT enter CLOSED and delete
@@ -103,7 +103,7 @@ def test_rst_in_time_wait_deletes_the_tcb(lan):
     assert state is None, f"an RST in TIME-WAIT must close the connection and delete the TCB; it is still {state}"
 
 
-@case("TCP-TIMEWAIT-NEW-SYN-ACCEPTED", rfc=1122, section="4.2.2.13", level=MAY, layer=4,
+@case("TCP-TIMEWAIT-NEW-SYN-ACCEPTED", title="New SYN with a higher sequence number reopens from TIME-WAIT", rfc=1122, section="4.2.2.13", level=MAY, layer=4,
       needs=("sockets", "counters"))
 def test_new_syn_with_higher_sequence_reopens_from_time_wait(lan):
     """A TCP in TIME-WAIT may accept a new SYN from the peer for the same 4-tuple when its sequence
@@ -117,7 +117,7 @@ def test_new_syn_with_higher_sequence_reopens_from_time_wait(lan):
     )
 
 
-@case("TCP-TIMEWAIT-REOPEN-ISN-ABOVE-OLD", rfc=1122, section="4.2.2.13", level=MUST, layer=4,
+@case("TCP-TIMEWAIT-REOPEN-ISN-ABOVE-OLD", title="Reopened connection uses an ISN above the old sequence space", rfc=1122, section="4.2.2.13", level=MUST, layer=4,
       needs=("sockets", "counters"))
 def test_reopened_connection_uses_an_isn_above_the_old_sequence_space(lan):
     """When a SYN reopens a connection from TIME-WAIT, the new incarnation's ISN is larger than the
@@ -134,7 +134,7 @@ def test_reopened_connection_uses_an_isn_above_the_old_sequence_space(lan):
     )
 
 
-@case("TCP-TIMEWAIT-OLD-SYN-NO-REOPEN", rfc=1122, section="4.2.2.13", level=MUST, layer=4,
+@case("TCP-TIMEWAIT-OLD-SYN-NO-REOPEN", title="SYN below the old sequence space does not reopen", rfc=1122, section="4.2.2.13", level=MUST, layer=4,
       needs=("sockets", "counters"), also=(9293,))
 def test_syn_below_the_old_sequence_space_does_not_reopen(lan):
     """A SYN whose sequence number lies below the old connection's RCV.NXT (an old duplicate) does

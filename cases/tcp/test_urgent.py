@@ -17,7 +17,7 @@ from conformance.tcp import payload, seq_add
 NORMAL, URGENT = b"before-", b"URG!"
 
 
-@case("TCP-URG-POINTER-SENT", rfc=9293, section="3.8.5", level=MUST, layer=4, needs=("sockets",), also=(6093, 1122))
+@case("TCP-URG-POINTER-SENT", title="SUT's urgent pointer points past the urgent data", rfc=9293, section="3.8.5", level=MUST, layer=4, needs=("sockets",), also=(6093, 1122))
 def test_sut_urgent_pointer_points_past_the_urgent_data(lan):
     """The urgent pointer of the SUT's segment points to the octet following the urgent data.
 
@@ -49,7 +49,7 @@ def test_sut_urgent_pointer_points_past_the_urgent_data(lan):
         )
 
 
-@case("TCP-URG-POINTER-RECEIVED", rfc=9293, section="3.8.5", level=MUST, layer=4, needs=("sockets",), also=(6093, 1122))
+@case("TCP-URG-POINTER-RECEIVED", title="SUT takes the octet before the urgent pointer as the last urgent octet", rfc=9293, section="3.8.5", level=MUST, layer=4, needs=("sockets",), also=(6093, 1122))
 def test_sut_takes_the_octet_before_the_urgent_pointer_as_last_urgent_octet(lan):
     """The SUT reads a received urgent pointer as pointing to the octet following the urgent
     data: the last urgent octet is the one just before it.

@@ -19,7 +19,7 @@ from conformance.match import like
 BROADCAST = "ff:ff:ff:ff:ff:ff"
 
 
-@case("TUN-TAP-ETHERNET-FRAMING", rfc=894, section="Frame Format", level=MUST, layer=2)
+@case("TUN-TAP-ETHERNET-FRAMING", title="TAP reader gets Ethernet frames", rfc=894, section="Frame Format", level=MUST, layer=2)
 def test_tap_reader_gets_ethernet_frames(tuntap):
     """What the stack sends through a TAP device reaches the reader as Ethernet frames: the ARP
     request as a broadcast (type 0x0806), the IP datagram (type 0x0800) addressed to the
@@ -40,7 +40,7 @@ def test_tap_reader_gets_ethernet_frames(tuntap):
     assert frame[Ether].src == station.mac, f"RFC 894: the source must be the TAP device's MAC {station.mac}, not {frame[Ether].src}"
 
 
-@case("TUN-TAP-ARP-ANSWERED", rfc=826, section="Packet Reception", level=MUST, layer=2)
+@case("TUN-TAP-ARP-ANSWERED", title="ARP request written into TAP is answered", rfc=826, section="Packet Reception", level=MUST, layer=2)
 def test_arp_request_written_into_tap_is_answered(tuntap):
     """An ARP request user space writes into the TAP device for the device's address is answered
     through the TAP, unicast to the requester, with the device's MAC.
@@ -57,7 +57,7 @@ def test_arp_request_written_into_tap_is_answered(tuntap):
     assert reply[ARP].hwsrc == station.mac, f"RFC 826: the reply must carry the TAP's MAC {station.mac}, not {reply[ARP].hwsrc}"
 
 
-@case("TUN-TAP-WRITE-ENTERS-STACK", rfc=1122, section="3.2.2.6", level=MUST, layer=3, also=(894,))
+@case("TUN-TAP-WRITE-ENTERS-STACK", title="Echo written into TAP is answered through TAP", rfc=1122, section="3.2.2.6", level=MUST, layer=3, also=(894,))
 def test_echo_written_into_tap_is_answered_through_tap(tuntap):
     """A frame user space writes into the TAP device is received as if from an Ethernet link: an
     echo request to the device's address is answered through the TAP, to the writer's MAC, with
@@ -76,7 +76,7 @@ def test_echo_written_into_tap_is_answered_through_tap(tuntap):
     assert bytes(reply[ICMP].payload) == b"ping-over-tap", "RFC 1122 3.2.2.6: the echo data must be returned entirely"
 
 
-@case("TUN-TAP-FORWARD-ONTO-TAP", rfc=1812, section="5.3.1", level=MUST, layer=3, needs=("sysctl",))
+@case("TUN-TAP-FORWARD-ONTO-TAP", title="Datagram is forwarded onto the TAP link", rfc=1812, section="5.3.1", level=MUST, layer=3, needs=("sysctl",))
 def test_datagram_forwarded_onto_tap_link(tuntap):
     """A router forwarding a datagram to a station behind a TAP device sends it there as an
     Ethernet frame to the station's MAC, with the TTL decremented.

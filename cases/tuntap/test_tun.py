@@ -20,7 +20,7 @@ from conformance.match import like
 VPN_HOST = "198.18.200.5"
 
 
-@case("TUN-HANDS-WHOLE-IP-DATAGRAM", rfc=791, section="3.1", level=MUST, layer=3)
+@case("TUN-HANDS-WHOLE-IP-DATAGRAM", title="TUN reader gets the complete IP datagram without a link header", rfc=791, section="3.1", level=MUST, layer=3)
 def test_tun_reader_gets_complete_ip_datagram_without_link_header(tuntap):
     """What the stack sends into a TUN device reaches the reader as one complete IPv4 datagram,
     starting at the version/IHL octet with no link-layer header, its total length equal to what
@@ -44,7 +44,7 @@ def test_tun_reader_gets_complete_ip_datagram_without_link_header(tuntap):
     assert raw[ihl + 8:] == b"through-the-tunnel", "the whole payload must be handed over"
 
 
-@case("TUN-ROUTE-SELECTS-TUNNEL", rfc=1122, section="3.3.1.1", level=MUST, layer=3, also=(1812,))
+@case("TUN-ROUTE-SELECTS-TUNNEL", title="Route via TUN sends matching traffic to the reader", rfc=1122, section="3.3.1.1", level=MUST, layer=3, also=(1812,))
 def test_route_via_tun_sends_matching_traffic_to_reader(tuntap):
     """A route via the TUN device sends the datagrams it matches to the tunnel's reader, while
     other remote destinations keep using the default gateway on the Ethernet link.
@@ -69,7 +69,7 @@ def test_route_via_tun_sends_matching_traffic_to_reader(tuntap):
     assert not strays, "the datagram for the default route must not enter the tunnel"
 
 
-@case("TUN-WRITE-ENTERS-STACK", rfc=1122, section="3.2.2.6", level=MUST, layer=3, also=(792,))
+@case("TUN-WRITE-ENTERS-STACK", title="Echo written into TUN is answered through TUN", rfc=1122, section="3.2.2.6", level=MUST, layer=3, also=(792,))
 def test_echo_written_into_tun_is_answered_through_tun(tuntap):
     """A datagram user space writes into the TUN device is received by the stack as if it had
     arrived on a link: an echo request to the SUT's tunnel address is answered, through the
@@ -86,7 +86,7 @@ def test_echo_written_into_tun_is_answered_through_tun(tuntap):
     assert bytes(reply[ICMP].payload) == b"ping-over-tun", "RFC 1122 3.2.2.6: the echo data must be returned entirely"
 
 
-@case("TUN-PORT-UNREACHABLE", rfc=1122, section="4.1.3.1", level=SHOULD, layer=4, also=(792,))
+@case("TUN-PORT-UNREACHABLE", title="UDP to a closed port through TUN yields Port Unreachable", rfc=1122, section="4.1.3.1", level=SHOULD, layer=4, also=(792,))
 def test_udp_to_closed_port_through_tun_yields_port_unreachable(tuntap):
     """A UDP datagram written into the TUN device for a port nobody listens on at the SUT's
     tunnel address is answered, back through the tunnel, with Port Unreachable (code 3).
@@ -101,7 +101,7 @@ def test_udp_to_closed_port_through_tun_yields_port_unreachable(tuntap):
     assert err[ICMP].code == 3, f"RFC 1122 4.1.3.1: a datagram for a closed UDP port should give code 3, not {err[ICMP].code}"
 
 
-@case("TUN-BAD-CHECKSUM-DROPPED", rfc=1122, section="3.2.1.2", level=MUST, layer=3)
+@case("TUN-BAD-CHECKSUM-DROPPED", title="Datagram with a bad checksum written into TUN is dropped", rfc=1122, section="3.2.1.2", level=MUST, layer=3)
 def test_datagram_with_bad_checksum_written_into_tun_is_dropped(tuntap):
     """A datagram written into the TUN device with a wrong header checksum is discarded like one
     received from a link: an echo request in it is not answered.
@@ -114,7 +114,7 @@ def test_datagram_with_bad_checksum_written_into_tun_is_dropped(tuntap):
     tuntap.tun.expect_none(like(IP(dst=VPN_HOST) / ICMP(type="echo-reply", id=0x7302)))
 
 
-@case("TUN-FORWARD-INTO-TUNNEL", rfc=1812, section="5.3.1", level=MUST, layer=3, needs=("sysctl",))
+@case("TUN-FORWARD-INTO-TUNNEL", title="Forwarded datagram enters the tunnel with its TTL decremented", rfc=1812, section="5.3.1", level=MUST, layer=3, needs=("sysctl",))
 def test_forwarded_datagram_enters_tunnel_with_ttl_decremented(tuntap):
     """A router forwarding a datagram into the tunnel decrements its TTL like on any other
     interface; the tunnel's reader gets it without a link-layer header.
@@ -133,7 +133,7 @@ def test_forwarded_datagram_enters_tunnel_with_ttl_decremented(tuntap):
     )
 
 
-@case("TUN-FORWARD-OUT-OF-TUNNEL", rfc=1812, section="5.3.1", level=MUST, layer=3, needs=("sysctl",))
+@case("TUN-FORWARD-OUT-OF-TUNNEL", title="Datagram written into TUN is forwarded to the link", rfc=1812, section="5.3.1", level=MUST, layer=3, needs=("sysctl",))
 def test_datagram_written_into_tun_is_forwarded_to_the_link(tuntap):
     """A datagram that user space writes into the TUN device for a host on the Ethernet link is
     forwarded there, resolved with ARP and with its TTL decremented.
@@ -152,7 +152,7 @@ def test_datagram_written_into_tun_is_forwarded_to_the_link(tuntap):
     )
 
 
-@case("TUN-TTL1-TIME-EXCEEDED", rfc=1812, section="5.2.7.3", level=MUST, layer=3, needs=("sysctl",))
+@case("TUN-TTL1-TIME-EXCEEDED", title="TTL one from the tunnel yields Time Exceeded into the tunnel", rfc=1812, section="5.2.7.3", level=MUST, layer=3, needs=("sysctl",))
 def test_ttl_one_from_tunnel_yields_time_exceeded_into_tunnel(tuntap):
     """A datagram written into the TUN device that would have to be forwarded with TTL 1 is
     discarded and answered, back through the tunnel, with Time Exceeded code 0.
@@ -192,7 +192,7 @@ def test_host_does_not_forward_from_tunnel_to_link(tuntap):
     tuntap.tester.expect_none(like(IP(src=VPN_HOST) / UDP(sport=47304)))
 
 
-@case("TUN-FRAGMENTS-TO-TUN-MTU", rfc=791, section="2.3", level=MUST, layer=3, also=(1122,))
+@case("TUN-FRAGMENTS-TO-TUN-MTU", title="Datagram larger than the TUN MTU is fragmented", rfc=791, section="2.3", level=MUST, layer=3, also=(1122,))
 def test_datagram_larger_than_tun_mtu_is_fragmented(tuntap):
     """A datagram larger than the TUN device's MTU (1500) and sent without DF is fragmented:
     the reader gets fragments no larger than the MTU that together carry the whole datagram.

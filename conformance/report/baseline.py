@@ -211,11 +211,13 @@ class Difference:
         return f"{self.key}: expected {self.expected}, got {self.got} ({self.reason})"
 
 
-def annotate(results: dict[str, Any], baseline: Baseline) -> list[Difference]:
+def annotate(results: dict[str, Any], baseline: Baseline, *, decides: bool = False) -> list[Difference]:
     """Mark each case with what the baseline expects; return the cases that differ.
 
     Adds to each case a `baseline` object (expected verdict, match, and the entry's rfc/reason
-    when the case has one) and to the run a `baseline` summary; see docs/results.md.
+    when the case has one) and to the run a `baseline` summary; see docs/results.md. `decides`
+    says whether the baseline decides the exit status (--baseline) or only marks the report (the
+    SUT kind's shipped baseline): the JUnit XML tells the same story as the exit status.
     """
     from conformance.report.model import case_key
 
@@ -245,6 +247,7 @@ def annotate(results: dict[str, Any], baseline: Baseline) -> list[Difference]:
     results["run"]["baseline"] = {
         **baseline.as_dict(),
         "differences": len(diffs),
+        "decides": decides,
         "unused": sorted(set(baseline.deviations) - used),
     }
     return diffs

@@ -57,13 +57,19 @@ def _exchange(rng: random.Random, protocol: str, payload: bytes) -> list[tuple[s
         frames.append(("far", "in", Ether(src="02:00:00:00:01:02", dst=FAR_MAC) / IP(src=TESTER_IP, dst=FAR_IP, ttl=63)
                        / UDP(sport=40001, dport=33434) / payload, ""))
     elif protocol == "tcp":
-        seq = rng.randrange(1 << 32)
-        frames.append(("tester", "out", out_eth / IP(src=TESTER_IP, dst=SUT_IP) / TCP(sport=40000, dport=80, flags="S", seq=seq,
-                                                                                     options=[("MSS", 1460)]), ""))
-        frames.append(("tester", "in", in_eth / IP(src=SUT_IP, dst=TESTER_IP) / TCP(sport=80, dport=40000, flags="SA",
-                                                                                   ack=seq + 1, seq=1000), ""))
-        frames.append(("tester", "out", out_eth / IP(src=TESTER_IP, dst=SUT_IP) / TCP(sport=40000, dport=80, flags="R",
-                                                                                     seq=seq + 1), ""))
+        seq, peer = rng.randrange(1 << 32), rng.randrange(1 << 32)
+        options = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (rng.randrange(1 << 32), 0)), ("NOP", None), ("WScale", 7)]
+        out_ip, in_ip = IP(src=TESTER_IP, dst=SUT_IP), IP(src=SUT_IP, dst=TESTER_IP)
+        frames.append(("tester", "out", out_eth / out_ip / TCP(sport=40000, dport=80, flags="S", seq=seq, window=65535,
+                                                             options=options), ""))
+        frames.append(("tester", "in", in_eth / in_ip / TCP(sport=80, dport=40000, flags="SA", seq=peer, ack=seq + 1,
+                                                           window=64240, options=[("MSS", 1460)]), ""))
+        frames.append(("tester", "out", out_eth / out_ip / TCP(sport=40000, dport=80, flags="PA", seq=seq + 1,
+                                                             ack=peer + 1, window=65535) / payload, ""))
+        frames.append(("tester", "in", in_eth / in_ip / TCP(sport=80, dport=40000, flags="A", seq=peer + 1,
+                                                           ack=(seq + 1 + len(payload)) % (1 << 32), window=64240), ""))
+        frames.append(("tester", "out", out_eth / out_ip / TCP(sport=40000, dport=80, flags="R",
+                                                             seq=(seq + 1 + len(payload)) % (1 << 32)), ""))
     else:
         frames.append(("tester", "out", out_eth / IP(src=TESTER_IP, dst=SUT_IP) / UDP(sport=40000, dport=7) / payload, ""))
         frames.append(("tester", "in", in_eth / IP(src=SUT_IP, dst=TESTER_IP) / UDP(sport=7, dport=40000) / payload, ""))

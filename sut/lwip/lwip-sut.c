@@ -33,6 +33,9 @@
  *   getsockopt FD LEVEL NAME SIZE       -> ok HEX
  *   sockname FD / peername FD           -> ok IP PORT
  *   close FD                            -> ok
+ *   abortall                            -> ok N               (abort every TCP connection: an RST for
+ *                                                              each open one, TIME-WAIT ones dropped)
+ *   arpflush                            -> ok                 (forget every learned ARP entry)
  *
  *   Failures answer "err ERRNO text" (ERRNO as Linux numbers it: lwIP uses the system's errno
  *   values here) or "timeout". Waits use lwip_poll, so a command never blocks past its timeout.
@@ -61,6 +64,7 @@
 #include "lwip/sockets.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/etharp.h"
+#include "lwip/priv/tcp_priv.h" /* tcp_active_pcbs, tcp_tw_pcbs: the agent's reset aborts them */
 #include "lwip/igmp.h"
 #include "netif/ethernet.h"
 
@@ -106,7 +110,12 @@ static err_t tap_netif_init(struct netif *netif)
     return ERR_OK;
 }
 
-/* Every frame from the TAP, in a pbuf of its own size, to the tcpip thread. */
+/* Every frame from the TAP that the NIC would take in, in a pbuf of its own size, to the tcpip
+ * thread. lwIP leaves address recognition to the NIC (netif/ethernet.c ethernet_input accepts any
+ * destination), and a TAP delivers every frame put on it, so this driver does what an Ethernet
+ * NIC does in hardware: it takes in frames to its own MAC and group (broadcast and multicast)
+ * frames, all of them (as a NIC with its multicast filter open: lwIP's IP layer drops datagrams
+ * for groups it has not joined), and nothing addressed to another station. */
 static void *tap_reader(void *arg)
 {
     struct netif *netif = arg;
@@ -118,6 +127,8 @@ static void *tap_reader(void *arg)
                 continue;
             die("reading the TAP failed");
         }
+        if (len >= 6 && !(frame[0] & 1) && memcmp(frame, netif->hwaddr, 6) != 0)
+            continue; /* another station's frame */
         struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
         if (p == NULL)
             continue; /* out of memory: the frame is lost, as on a busy NIC */
@@ -344,6 +355,32 @@ static void run_command(char **w, int n)
             answer_err();
         else
             printf("ok %d\n", fd);
+        return;
+    }
+    if (strcmp(w[0], "abortall") == 0) {
+        /* What the agent's reset needs and lwIP's sockets API cannot do: SO_LINGER 0 aborts
+         * only a connection with unsent or unacknowledged data (api_msg.c
+         * lwip_netconn_do_close_internal), and a connection the application already closed
+         * has no socket left. tcp_abort() sends the RST and tells the socket (ERR_ABRT). */
+        int aborted = 0;
+        LOCK_TCPIP_CORE();
+        while (tcp_active_pcbs != NULL) {
+            tcp_abort(tcp_active_pcbs);
+            aborted++;
+        }
+        while (tcp_tw_pcbs != NULL) {
+            tcp_abort(tcp_tw_pcbs);
+            aborted++;
+        }
+        UNLOCK_TCPIP_CORE();
+        printf("ok %d\n", aborted);
+        return;
+    }
+    if (strcmp(w[0], "arpflush") == 0) {
+        LOCK_TCPIP_CORE();
+        etharp_cleanup_netif(&tap_netif);
+        UNLOCK_TCPIP_CORE();
+        printf("ok\n");
         return;
     }
     NEED(2);

@@ -22,6 +22,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -49,25 +50,57 @@ HARNESS = ROOT / "build" / "lwip" / "lwip-sut"
 HOW = {"read": 0, "write": 1, "both": 2}
 # lwIP 2.1.3 keeps TIME-WAIT for 2 * TCP_MSL, TCP_MSL 60 s by default (lwip/priv/tcp_priv.h).
 LWIP_MSL_S = 60.0
+READY = "lwip-sut: ready"  # on stdout once the harness runs and the agent listens
 
 
 class Harness:
-    """The C harness's control channel: one command line out, one answer line back."""
+    """The C harness's control channel: one command line out, one answer line back. Any other
+    line the harness prints (lwIP's own diagnostics and failed assertions go to its stdout) is
+    passed on to this process's stderr, the SUT's log."""
+
+    ANSWERS = ("ok", "err", "timeout")
 
     def __init__(self, argv: list[str]) -> None:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+        self.lock = threading.Lock()
+        self.last_words = ""
+
+    def diagnostic(self, line: bytes) -> None:
+        text = line.decode(errors="replace").rstrip()
+        self.last_words = text
+        print(f"lwip: {text}", file=sys.stderr, flush=True)
+
+    def drain(self) -> None:
+        """Pass on what the harness printed before it exited."""
+        with self.lock:
+            for line in self.stdout:
+                if line.strip():
+                    self.diagnostic(line)
 
     def call(self, *words: Any, wait: float = 0.0) -> list[str]:
-        self.stdin.write((" ".join(str(w) for w in words) + "\n").encode())
-        self.stdin.flush()
-        ready, _, _ = select.select([self.stdout], [], [], wait + 10.0)
-        line = self.stdout.readline().decode().split() if ready else None
+        with self.lock:
+            try:
+                self.stdin.write((" ".join(str(w) for w in words) + "\n").encode())
+                self.stdin.flush()
+            except BrokenPipeError:
+                pass  # it is gone; the read below says how
+            line: list[str] | None = None
+            while line is None:
+                ready, _, _ = select.select([self.stdout], [], [], wait + 10.0)
+                raw = self.stdout.readline() if ready else b""
+                if not raw:
+                    break
+                if raw.split()[:1] and raw.split()[0].decode(errors="replace") in self.ANSWERS:
+                    line = raw.decode().split()
+                elif raw.strip():
+                    self.diagnostic(raw)
         if not line:
             status = self.proc.poll()
             raise AgentError(FAILED, f"the lwIP harness did not answer {words[0]}"
-                             + (f" (it exited with status {status})" if status is not None else ""))
+                             + (f" (it exited with status {status})" if status is not None else "")
+                             + (f"; its last words: {self.last_words}" if self.last_words else ""))
         if line[0] == "ok":
             return line[1:]
         if line[0] == "timeout":
@@ -95,7 +128,7 @@ def _ms(timeout: float) -> int:
 class LwipApps:
     def __init__(self, harness: Harness) -> None:
         self.h = harness
-        self.kinds: dict[int, str] = {}  # handle (the harness's fd) -> "tcp" or "udp"
+        self.kinds: dict[int, str] = {}  # handle (the harness's fd) -> "tcp", "listener" or "udp"
         self.verbs: dict[str, Callable[[dict[str, Any]], Any]] = {
             "hello": lambda _: self.hello(),
             "tcp_listen": lambda x: self.tcp_listen(x["ip"], x["port"], x.get("backlog", 8), x.get("options", [])),
@@ -114,7 +147,8 @@ class LwipApps:
             "socket_error": lambda x: self.socket_error(x["handle"]),
             "sockname": lambda x: {"local": self._addr("sockname", self._fd(x["handle"]))},
             "close": lambda x: self.close(x["handle"], bool(x.get("abort", False))),
-            "close_all": lambda _: self.close_all(),
+            "close_all": lambda _: {"problems": self.close_all()},
+            "reset": lambda _: self.reset(),
         }
 
     def hello(self) -> dict[str, Any]:
@@ -176,6 +210,7 @@ class LwipApps:
             self.h.call("setsockopt", fd, socket.SOL_SOCKET, socket.SO_REUSEADDR, _hex(struct.pack("i", 1)))
             self.h.call("bind", fd, ip, port)
             self.h.call("listen", fd, backlog)
+            self.kinds[fd] = "listener"
         except BaseException:
             self.close(fd, False)
             raise
@@ -264,11 +299,18 @@ class LwipApps:
         return {"errno": errno.errorcode.get(code, str(code)) if code else None}
 
     def close(self, handle: int, abort: bool) -> None:
-        """close(2), or with abort SO_LINGER 0 first: lwIP then sends an RST (LWIP_SO_LINGER)."""
+        """close(2), or with abort SO_LINGER 0 first, as an application asks for an abortive
+        close (lwIP sends an RST only if data is still queued; otherwise it closes with a FIN).
+        A listener is closed plainly: it has no connection to abort (its unaccepted ones are
+        aborted by the close itself), and lwIP 2.1.3 must not be given SO_LINGER 0 on one: its
+        close path (api_msg.c lwip_netconn_do_close_internal) then reads the send queues of a
+        connection's pcb from the smaller listening pcb and may call tcp_abort() on it, which
+        fails the assertion "don't call tcp_abort/tcp_abandon for listen-pcbs" (tcp.c) and
+        aborts the process."""
         if handle not in self.kinds:
             return
         fd = int(handle)
-        if abort:
+        if abort and self.kinds[fd] != "listener":
             try:
                 self.h.call("setsockopt", fd, socket.SOL_SOCKET, socket.SO_LINGER, _hex(struct.pack("ii", 1, 0)))
             except AgentError:
@@ -276,12 +318,25 @@ class LwipApps:
         self.kinds.pop(fd, None)
         self.h.call("close", fd)
 
-    def close_all(self) -> None:
+    def close_all(self) -> list[str]:
+        """Every connection aborted (an RST for each open one, no TIME-WAIT), then every socket
+        closed. lwIP's SO_LINGER 0 would abort only a connection with data still queued, so the
+        harness aborts the connections itself (its abortall command, tcp_abort)."""
+        problems = []
+        self.h.call("abortall")
         for fd in list(self.kinds):
             try:
-                self.close(fd, True)
-            except AgentError:
-                pass
+                self.close(fd, False)
+            except AgentError as exc:
+                problems.append(f"socket {fd}: {exc}")
+        return problems
+
+    def reset(self) -> dict[str, Any]:
+        """After a case: every connection aborted and every socket closed, the ARP cache's
+        learned entries forgotten."""
+        problems = self.close_all()
+        self.h.call("arpflush")
+        return {"problems": problems}
 
 
 def serve(listener: socket.socket, apps: LwipApps) -> None:
@@ -324,8 +379,21 @@ def main(argv: list[str] | None = None) -> int:
         harness.proc.kill()
         os._exit(0)
 
+    def follow_harness() -> None:
+        """The stack is the harness: when it dies, this process dies the same death, so that
+        whoever started the SUT sees the harness's own exit status (SIGSEGV, SIGABRT, ...)."""
+        status = harness.proc.wait()
+        harness.drain()
+        how = f"of {signal.Signals(-status).name}" if status < 0 else f"with status {status}"
+        words = f"; its last words: {harness.last_words}" if harness.last_words else ""
+        print(f"lwip agent: the lwIP harness died {how}{words}", file=sys.stderr, flush=True)
+        if status < 0 and -status not in (signal.SIGTERM, signal.SIGINT):
+            os.kill(os.getpid(), -status)  # no handler here for it: the default action, the same end
+        os._exit(status if status > 0 else 1)
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=follow_harness, name="follow-harness", daemon=True).start()
     try:
         os.unlink(args.agent)
     except FileNotFoundError:
@@ -333,6 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(args.agent)
     listener.listen(1)
+    print(READY, flush=True)
     serve(listener, LwipApps(harness))
     return 0
 

@@ -2,7 +2,8 @@
 (pytcp.lib.socket: an in-process, BSD-like API whose calls block).
 
 Only what PyTCP's API does is offered; everything else answers "unsupported" and the case is
-skipped with that reason. What this mapping adds, and why:
+skipped with that reason. Socket options: only TCP_NODELAY on, which is what PyTCP always does
+(it has no Nagle algorithm). What this mapping adds, and why:
 
 - bounded waits: PyTCP's accept() and TCP recv() block without a timeout. Before calling them
   the agent waits, with the request's timeout, on the very semaphore the call itself waits on
@@ -10,9 +11,15 @@ skipped with that reason. What this mapping adds, and why:
   back at once, so the call that follows returns without blocking.
 - a non-blocking connect: PyTCP's connect() blocks until the handshake ends; the agent runs it
   on a thread and keeps its outcome (ECONNREFUSED, ETIMEDOUT) as the socket's pending error.
-- no abortive close: PyTCP has no SO_LINGER and no abort, so `close` with abort and the
-  suite's end-of-case `close_all` close sockets the only way PyTCP can, gracefully (a FIN for
+- no abortive close: PyTCP has no SO_LINGER and no abort, so `close` with abort answers
+  "unsupported" and `close_all` closes sockets the only way PyTCP can, gracefully (a FIN for
   an open connection); the answer to close_all says so.
+- `reset` (after every case): the agent is PyTCP's only application, so every socket in the
+  stack's table goes, with the sessions its listeners made that were never accepted, and so do
+  the ARP cache's learned entries. PyTCP cannot abort a connection, and a graceful close would
+  leave FINs retransmitted into later cases, so each TCP session is dropped without a word on
+  the wire (its state set to CLOSED, its per-millisecond timer task stopped): as if the host
+  had forgotten it. The next case starts from a stack with no sockets, as a fresh one would.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from conformance_agent.protocol import (
 
 # PyTCP keeps TIME-WAIT for TIME_WAIT_DELAY = 30 s (pytcp/protocols/tcp/session.py): 2 x MSL of 15 s.
 PYTCP_MSL_S = 15.0
+CONNECT_WAIT_S = 5.0  # how long a send waits for a connect in progress
 
 
 def _os_error(name: str, message: str) -> AgentError:
@@ -52,13 +60,17 @@ class Handle:
         self.kind = kind  # "tcp" or "udp"
         self.error: str | None = None  # pending error (SO_ERROR), as an errno name
         self.connecting: threading.Thread | None = None
+        self.reset_reported = False  # ECONNRESET, like SO_ERROR, is reported once
 
 
 class PyTcpApps:
     """Sockets on PyTCP, by handle. One request at a time (the server serialises them)."""
 
-    def __init__(self, pytcp_socket: Any, version: str) -> None:
+    def __init__(self, pytcp_socket: Any, version: str, stack: Any = None,
+                 static_arp: list[tuple[str, str]] | None = None) -> None:
         self.api = pytcp_socket  # the module pytcp.lib.socket
+        self.stack = stack  # the module pytcp.lib.stack: its socket table, timer and ARP cache (reset)
+        self.static_arp = static_arp or []  # (address, MAC): permanent ARP entries the SUT is configured with
         self.version = version
         self.handles: dict[int, Handle] = {}
         self._ids = itertools.count(1)
@@ -74,10 +86,13 @@ class PyTcpApps:
             "read_available": lambda x: self.read_available(x["handle"], x.get("size", 65535)),
             "send": lambda x: self.send(x["handle"], x["data"], x.get("flags", [])),
             "sendto": lambda x: self.sendto(x["handle"], x["data"], x["address"], x.get("flags", [])),
+            "setsockopt": lambda x: self.setsockopt(x["handle"], x["level"], x["name"], x["value"]),
+            "getsockopt": lambda x: self.getsockopt(x["handle"], x["level"], x["name"]),
             "socket_error": lambda x: self.socket_error(x["handle"]),
             "sockname": lambda x: self.sockname(x["handle"]),
             "close": lambda x: self.close(x["handle"], bool(x.get("abort", False))),
             "close_all": lambda _: self.close_all(),
+            "reset": lambda _: self.reset(),
         }
 
     # --- the protocol -----------------------------------------------------------------------
@@ -124,9 +139,29 @@ class PyTcpApps:
 
     @staticmethod
     def _no_options(options: list[Any], what: str) -> None:
-        if options:
-            names = ", ".join(f"{o[0]}/{o[1]}" for o in options)
-            raise AgentError(UNSUPPORTED, f"PyTCP's sockets have no socket options ({names} for {what})")
+        """PyTCP's sockets take no options; the one an application may still ask for is
+        TCP_NODELAY on, which is what PyTCP always does (see setsockopt)."""
+        for level, name, value in options:
+            if not (what != "a UDP socket" and _is_nodelay(level, name) and value == 1):
+                raise AgentError(UNSUPPORTED, f"PyTCP's sockets have no socket options ({level}/{name} for {what})")
+
+    def setsockopt(self, handle: int, level: str, name: str, value: Any) -> None:
+        """PyTCP has no socket options. TCP_NODELAY = 1 is accepted as the no-op it is: PyTCP has
+        no Nagle algorithm, its sessions send queued data as soon as the window allows
+        (pytcp/protocols/tcp/session.py TcpSession._transmit_data), which is what TCP_NODELAY
+        asks for. Everything else, TCP_NODELAY = 0 included, is unsupported."""
+        h = self._get(handle)
+        if h.kind == "tcp" and _is_nodelay(level, name):
+            if value == 1:
+                return
+            raise AgentError(UNSUPPORTED, "PyTCP has no Nagle algorithm to turn on (TCP_NODELAY 0)")
+        raise AgentError(UNSUPPORTED, f"PyTCP's sockets have no socket options ({level}/{name})")
+
+    def getsockopt(self, handle: int, level: str, name: str) -> dict[str, Any]:
+        h = self._get(handle)
+        if h.kind == "tcp" and _is_nodelay(level, name):
+            return {"value": 1}
+        raise AgentError(UNSUPPORTED, f"PyTCP's sockets have no socket options ({level}/{name})")
 
     @staticmethod
     def _no_flags(flags: list[str]) -> None:
@@ -254,6 +289,12 @@ class PyTcpApps:
     def send(self, handle: int, data: str, flags: list[str]) -> dict[str, Any]:
         h = self._get(handle)
         self._no_flags(flags)
+        if h.connecting is not None and h.connecting.is_alive():
+            # A send on a connection still being opened waits for the handshake, as a blocking
+            # socket's does (bounded). PyTCP sends the handshake's final ACK before its session
+            # becomes ESTABLISHED, so a send that follows that ACK at once could otherwise find it
+            # still in SYN-SENT and fail.
+            h.connecting.join(timeout=CONNECT_WAIT_S)
         return {"sent": h.sock.send(unb64(data))}
 
     def sendto(self, handle: int, data: str, address: list[Any], flags: list[str]) -> dict[str, Any]:
@@ -265,8 +306,9 @@ class PyTcpApps:
 
     def socket_error(self, handle: int) -> dict[str, Any]:
         """The error PyTCP's API would report next, cleared as SO_ERROR is: a failed connect
-        (refused, timed out), an ICMP unreachable on a UDP socket, a retransmission timeout.
-        PyTCP reports a reset connection as an ordinary end of stream, so no ECONNRESET."""
+        (refused, timed out), an ICMP unreachable on a UDP socket, a retransmission timeout, and
+        a reset: PyTCP's API shows a reset connection as an ordinary end of stream, but its
+        session is then CLOSED, which no connection the application still holds is otherwise."""
         h = self._get(handle)
         name, h.error = h.error, None
         if name is None and h.kind == "udp" and h.sock._unreachable:  # what the next recv() raises
@@ -275,6 +317,13 @@ class PyTcpApps:
         session = h.sock.tcp_session if h.kind == "tcp" else None
         if name is None and session is not None and str(session._connection_error) == "TIMEOUT":
             name = "ETIMEDOUT"
+        if (name is None and session is not None and session._connection_error is None and not h.reset_reported
+                and str(session.state) == "CLOSED"):
+            # A connection the application has not closed (close() forgets the handle) is CLOSED
+            # only after a reset: PyTCP's sessions go there from an acceptable RST and nothing else
+            # but the failed connects counted above (pytcp/protocols/tcp/session.py).
+            h.reset_reported = True
+            name = "ECONNRESET"
         return {"errno": name}
 
     def sockname(self, handle: int) -> dict[str, Any]:
@@ -312,6 +361,54 @@ class PyTcpApps:
                 pass
         self.handles.clear()
         return {"closed": closed, "how": "graceful close(): PyTCP has no abortive close"}
+
+    def reset(self) -> dict[str, Any]:
+        """Back to a stack without sockets: every socket PyTCP holds is dropped silently (see the
+        module's docstring), learned ARP entries are forgotten."""
+        problems: list[str] = []
+        if self.stack is None:
+            self.handles.clear()
+            return {"problems": ["the agent was started without PyTCP's stack module: nothing reset"]}
+        sessions = set()
+        for key, sock in list(self.stack.sockets.items()):
+            session = getattr(sock, "_tcp_session", None)
+            if session is not None:
+                sessions.add(session)
+            self.stack.sockets.pop(key, None)
+        for h in self.handles.values():
+            if h.kind == "tcp" and h.sock.tcp_session is not None:
+                sessions.add(h.sock.tcp_session)
+        from pytcp.protocols.tcp.session import FsmState
+
+        for session in sessions:
+            session._state = FsmState.CLOSED  # no more segments: every FSM handler but CLOSED's sends
+        for task in list(self.stack.timer._tasks):  # the sessions' per-millisecond FSM ticks
+            if getattr(task._method, "__self__", None) in sessions:
+                task._stop_condition = lambda: True  # the timer thread drops the task itself
+        self.handles.clear()
+        cache = getattr(self.stack.arp_cache, "_arp_cache", None)
+        if cache is None:
+            problems.append("PyTCP's ARP cache was not found: learned entries kept")
+        else:
+            cache.clear()
+            self.install_static_arp()
+        return {"problems": problems}
+
+    def install_static_arp(self) -> None:
+        """The configured permanent ARP entries (again: learning from a request replaces an
+        entry, permanent or not, with a learned one)."""
+        if self.stack is None or not self.static_arp:
+            return
+        from pytcp.lib.ip4_address import Ip4Address
+        from pytcp.lib.mac_address import MacAddress
+
+        entry = type(self.stack.arp_cache).CacheEntry
+        for ip, mac in self.static_arp:
+            self.stack.arp_cache._arp_cache[Ip4Address(ip)] = entry(MacAddress(mac), permanent=True)
+
+
+def _is_nodelay(level: str, name: str) -> bool:
+    return level in ("IPPROTO_TCP", "SOL_TCP") and name == "TCP_NODELAY"
 
 
 def _from_pytcp_os_error(exc: OSError) -> AgentError:

@@ -41,10 +41,10 @@ def test_tap_sut_started_by_the_suite_and_lost_mid_run(tmp_path):
         "--sut-ip", "198.18.7.2", "--tester-ip", "198.18.7.100")
     assert results["run"]["sut"]["kind"] == "tap"
     attachment = results["run"]["sut"]["attachment"]
-    assert attachment["learned"].startswith("learned by ARP: 198.18.7.2 is at "), attachment
+    assert attachment["learned"].startswith("198.18.7.2 is at "), attachment
     assert cases["ARP-EXT-ANSWERS"]["outcome"] == "pass", out
-    assert cases["ICMP-EXT-GUARD"]["outcome"] == "error"
-    assert "refusing to send to 198.18.99.99" in cases["ICMP-EXT-GUARD"]["message"]
+    # The TAP is the suite's own, in a private namespace: an address of the test range is safe.
+    assert cases["ICMP-EXT-GUARD"]["outcome"] == "pass"
     assert cases["ICMP-EXT-READS-CONTROL"]["outcome"] == "skip"
     assert "the tap SUT does not offer its state to the suite" in cases["ICMP-EXT-READS-CONTROL"]["message"]
     assert cases["ICMP-EXT-ZAFTER"]["outcome"] == "inconclusive"
@@ -83,7 +83,8 @@ def test_iface_sut_is_reached_only_through_its_interface_which_stays_unchanged(t
     assert results["run"]["sut"]["kind"] == "iface"
     assert cases["ARP-EXT-ANSWERS"]["outcome"] == "pass", out
     assert cases["ICMP-EXT-ZAFTER"]["outcome"] == "pass", out
-    assert cases["ICMP-EXT-GUARD"]["outcome"] == "error"
+    guard = cases["ICMP-EXT-GUARD"]  # a real wire: only the SUT's subnet, never beyond it
+    assert guard["outcome"] == "skip" and guard["message"].startswith("not applicable: the case sends to 198.18.99.99")
     assert interface_state(machine, "m0") == before, "the suite must not change the interface"
 
 

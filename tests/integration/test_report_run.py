@@ -1,5 +1,6 @@
 """A real run under xdist renders its report files, and --baseline decides its exit status."""
 
+import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -40,10 +41,15 @@ def test_run_writes_report_files_and_matches_its_baseline(tmp_path):
     assert all(c["baseline"]["match"] for c in results["cases"])
 
     page = (run_dir / "index.html").read_text()
-    assert page.count('<details class="case"') == len(results["cases"]) == 9
+    data = json.loads(page[page.index('id="report-data">') + len('id="report-data">'):].split("</script>", 1)[0])
+    assert len(data["cases"]) == len(results["cases"]) == 9
+    assert sum(1 for c in data["cases"] if c.get("st") == "known") >= 3
     assert page.count('class="kd">known deviation<') >= 3
     suites = ET.parse(run_dir / "junit.xml").getroot()
     assert sorted(tc.get("name").split()[0] for tc in suites.iter("testcase")) == sorted(c["id"] for c in results["cases"])
+    assert suites.get("failures") == "0" and suites.get("errors") == "0", "a run that matches its baseline is green in CI"
+    assert len(suites.findall(".//skipped[@type='known deviation']")) == sum(
+        1 for c in results["cases"] if c["baseline"]["deviation"] and c["outcome"] != "pass")
     merged = pcap.read(run_dir / "run.pcapng")
     per_case = sum(len(pcap.read(run_dir / c["pcap"])) for c in results["cases"] if c["pcap"])
     assert len(merged) == per_case > 0

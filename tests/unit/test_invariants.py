@@ -120,6 +120,14 @@ def test_fragments_are_judged_on_the_reassembled_datagram():
     assert found(capture_of(*[from_sut(f) for f in fragment(IP(bytes(good)), 1400)])) == []
 
 
+def test_two_datagrams_with_one_identification_do_not_break_the_check():
+    """A SUT that reuses one IP identification sends fragments with equal offsets under one key:
+    judging them must not fail (the case's own assertion says what is wrong)."""
+    first = [from_sut(f) for f in fragment(IP(bytes(IP(src=SUT, dst=TESTER, id=7) / UDP(sport=7, dport=9) / (b"a" * 3000))), 1400)]
+    second = [from_sut(f) for f in fragment(IP(bytes(IP(src=SUT, dst=TESTER, id=7) / UDP(sport=8, dport=9) / (b"b" * 3000))), 1400)]
+    found(capture_of(*first, *second))  # no TypeError
+
+
 def test_only_frames_from_the_sut_are_judged():
     shared = FakePort(sut_link=False)  # a segment with other stations on it
     bad = IP(src="198.18.0.9", dst=TESTER) / ICMP(chksum=0x1234)

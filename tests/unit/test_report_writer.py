@@ -37,6 +37,7 @@ def test_a_damaged_case_pcap_is_left_out_of_the_merge(tmp_path):
 
 
 def test_write_all_makes_the_three_files(tmp_path):
+    """The page last: it links the other two, which must exist by then."""
     run_dir = tmp_path / "run"
     results = make_run(run_dir, 5)
     files = outputs.write_all(results, run_dir)
@@ -54,8 +55,8 @@ def test_report_command_renders_from_results_json(tmp_path, capsys):
     out.parent.mkdir()
     assert main(["report", str(run_dir / "results.json"), "-o", str(out), "--junit", str(tmp_path / "j.xml")]) == 0
     page = out.read_text()
-    assert page.count('<details class="case"') == 8
-    assert f'href="../run/pcap/{results["cases"][0]["id"]}.pcapng"' in page
+    assert page.count('"nd":"cases/') == 8, "every case is in the page's data"
+    assert f'"pc":"../run/pcap/{results["cases"][0]["id"]}.pcapng"' in page
     assert (tmp_path / "j.xml").exists()
     assert (run_dir / "results.json").read_bytes() == before, "rendering must not change results.json"
 
