@@ -11,9 +11,11 @@ conformance.ordering hands the timer-bound cases out first, so the run's wall ti
 max(longest wait, CPU work / workers) instead of the sum of the waits over the workers.
 
 The child is killed with its worker (PR_SET_PDEATHSIG). A child that outlives its case timeout
-by the watchdog's grace, or dies without finishing, is killed and its case is an ERROR that
-says so; an interrupted run kills the children and their cases are INCONCLUSIVE, like any case
-cut off.
+by the watchdog's grace is killed, and one that dies without finishing makes its case an ERROR
+that says so; an interrupted run kills the children and their cases are INCONCLUSIVE, like any
+case cut off. A child tears down what it set up for its case and nothing of the worker's: a
+session- or module-scoped fixture the worker holds stays the worker's (the suite's fixtures are
+per case, but for the session's SUT target).
 
 `--no-overlap` runs the timer-bound cases in their worker, one at a time, as other cases.
 
@@ -106,6 +108,9 @@ class Overlap:
     def _start(self, item: pytest.Item) -> None:
         ihook = item.ihook
         ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        factory = getattr(item.config, "_tmp_path_factory", None)
+        if factory is not None:
+            factory.getbasetemp()  # made once, here: each child would otherwise remove and make it anew
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads; the child uses none of theirs
@@ -139,7 +144,10 @@ class Overlap:
                 pm.unregister(watchdog)  # the worker's heartbeat is the worker's
             _own_capture(config)
             pm.register(_Stream(config, fd), "conformance-overlap-stream")
-            item.ihook.pytest_runtest_protocol(item=item, nextitem=None)
+            # The child tears down what it set up for this case, and nothing the worker set up
+            # before it forked (a session's or module's fixtures stay the worker's).
+            boundary = _Boundary(list(item.session._setupstate.stack))
+            item.ihook.pytest_runtest_protocol(item=item, nextitem=boundary)
         except BaseException:  # whatever happened, the worker must hear of it
             code = 1
             try:
@@ -255,6 +263,17 @@ class Overlap:
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         if not self.in_child:
             self.stop(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED)
+
+
+class _Boundary:
+    """Stands for the next item in the child's teardown: its chain is what the worker's stack held
+    at the fork, so pytest tears down exactly what the child pushed on top of it."""
+
+    def __init__(self, chain: list[Any]) -> None:
+        self._chain = chain
+
+    def listchain(self) -> list[Any]:
+        return [*self._chain, self]
 
 
 class _Stream:

@@ -52,6 +52,9 @@ def test_timer_bound_cases_run_in_forks_of_the_worker_and_report_as_usual(tmp_pa
     assert "its process ended (exit status 3) before the case finished" in cases["UDP-OVERLAP-DIES"]["message"]
     assert cases["UDP-OVERLAP-PLAIN"]["outcome"] == "pass"
     assert {c["worker"] for c in cases.values()} == {"gw0"}
+    # A session fixture is finalized by the process that set it up, once: the worker for its own
+    # cases, the fork of the first case for the copy it set up itself.
+    assert sorted((tmp_path / "finalized").read_text().split()) == sorted([str(worker), str(pids(tmp_path, "first")[0])])
 
 
 def test_no_overlap_runs_them_in_the_worker(tmp_path):

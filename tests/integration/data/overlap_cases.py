@@ -9,6 +9,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+
 from conformance.catalog import MUST, case
 from conformance.verdict import Inconclusive
 
@@ -26,8 +28,16 @@ def wait_for(name, seconds=3.0):
         time.sleep(0.01)
 
 
+@pytest.fixture(scope="session")
+def shared():
+    """A session's resource: whoever finishes the session finalizes it, and only that process."""
+    yield
+    with (DIR / "finalized").open("a") as f:
+        f.write(f"{os.getpid()}\n")
+
+
 @case("UDP-OVERLAP-FIRST", rfc=768, section="Fields", level=MUST, layer=4, waits="until UDP-OVERLAP-SECOND starts")
-def test_first():
+def test_first(shared):
     """Waits until the second case has started."""
     note("first")
     wait_for("second")
@@ -70,6 +80,6 @@ def test_hangs():
 
 
 @case("UDP-OVERLAP-PLAIN", rfc=768, section="Fields", level=MUST, layer=4)
-def test_plain():
+def test_plain(shared):
     """Declares no wait: runs in the worker itself."""
     note("plain")
