@@ -4,6 +4,10 @@ shuffled order) and report every case whose verdict changed between runs.
     sudo .venv/bin/python bench/determinism.py --runs 20
     sudo .venv/bin/python bench/determinism.py --runs 5 --load
     sudo .venv/bin/python bench/determinism.py --runs 3 --shuffle
+    sudo .venv/bin/python bench/determinism.py --runs 4 --reference old/results.json
+
+With --reference, every run is also compared with that run's verdicts (e.g. one made by an older
+checkout of the suite): a change made for speed must not change a single one.
 
 Exit status 1 when any verdict flipped. A flip is a bug in the suite: find its cause (a race,
 a missing precondition, a shared resource); never add a retry.
@@ -39,7 +43,12 @@ def main() -> int:
     parser.add_argument("--load", action="store_true", help="keep every core busy with another process meanwhile")
     parser.add_argument("--shuffle", action="store_true", help="a fresh random case order per run (seeds printed)")
     parser.add_argument("--select", nargs="*", default=[], help="selection options passed to `conformance run`")
+    parser.add_argument("--reference", type=Path, default=None, metavar="RESULTS.json",
+                        help="also compare every run's verdicts with this run's")
     args = parser.parse_args()
+    reference: dict[str, str] = {}
+    if args.reference:
+        reference = {c["nodeid"]: c["outcome"] for c in json.loads(args.reference.read_text())["cases"]}
 
     history: dict[str, list[str]] = defaultdict(list)
     burners: list[multiprocessing.Process] = []
@@ -75,6 +84,13 @@ def main() -> int:
     print(f"{len(history)} cases x {args.runs} runs{' under load' if args.load else ''}: {len(flipped)} changed verdict")
     for nodeid, seen in sorted(flipped.items()):
         print(f"  {nodeid}: {' '.join(seen)}")
+    if args.reference:
+        differ = {k: (reference.get(k), history.get(k, [])) for k in set(reference) | set(history)
+                  if any(v != reference.get(k) for v in history.get(k, [None]))}
+        print(f"against {args.reference} ({len(reference)} cases): {len(differ)} differ")
+        for nodeid, (ref, seen) in sorted(differ.items()):
+            print(f"  {nodeid}: reference {ref}, runs {' '.join(seen) or '(missing)'}")
+        flipped.update({k: v for k, (_, v) in differ.items()})
     return 1 if flipped else 0
 
 

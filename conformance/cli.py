@@ -22,12 +22,12 @@ import shlex
 import shutil
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from conformance import __version__
+from conformance import __version__, catalog_cache
 from conformance.catalog import PROTOCOLS, CaseInfo, CatalogError, Filter, Level
+from conformance.catalog_cache import Entry
 
 EXIT_USAGE = 2
 COMMANDS = ("run", "list", "show", "merge", "report", "diff", "clean")
@@ -78,7 +78,7 @@ def _selection_args(p: argparse.ArgumentParser) -> None:
 
 
 def _sut_args(p: argparse.ArgumentParser, *, only_kind: bool = False) -> None:
-    from conformance.sut_options import OPTIONS
+    from conformance.sut_flags import OPTIONS
 
     g = p.add_argument_group("system under test")
     for flags, kwargs in OPTIONS:
@@ -260,26 +260,27 @@ def _filter(args: argparse.Namespace) -> Filter:
     return f
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One case as collected: its metadata, node id, 'file:line', and what it needs of a SUT."""
-
-    info: CaseInfo
-    nodeid: str
-    where: str
-    needs: tuple[str, ...]
-
-
 def collect(cases_dir: Path) -> list[Entry]:
-    """The catalog as pytest collects it. Needs no root."""
+    """The catalog as pytest collects it (from the cache where it holds the answer). Needs no root."""
+    from conformance.catalog import check_unique
+
+    entries = catalog_cache.catalog(cases_dir, _collect_with_pytest)
+    check_unique((e.nodeid.split("[", 1)[0], e.info) for e in entries)  # across modules collected apart
+    return entries
+
+
+def _collect_with_pytest(paths: list[Path], rootdir: Path | None) -> tuple[list[Entry], Path]:
+    """Collect `paths` with pytest; the entries found and the rootdir pytest used."""
     import pytest
 
     from conformance.catalog import info_of, needs_of
 
     found: list[Entry] = []
+    used: list[Path] = []
 
     class Collector:
         def pytest_collection_finish(self, session: pytest.Session) -> None:
+            used.append(session.config.rootpath)
             for item in session.items:
                 info = info_of(item)
                 if info is not None:
@@ -287,12 +288,14 @@ def collect(cases_dir: Path) -> list[Entry]:
                     found.append(Entry(info, item.nodeid, f"{path}:{(line or 0) + 1}", needs_of(item, info)))
 
     out = io.StringIO()
+    argv = ["--collect-only", "-q", "--no-report", "-p", "no:cacheprovider"]
+    if rootdir is not None:
+        argv += ["--rootdir", str(rootdir)]
     with contextlib.redirect_stdout(out):
-        code = pytest.main(["--collect-only", "-q", "--no-report", "-p", "no:cacheprovider", str(cases_dir)],
-                           plugins=[Collector()])
-    if code not in (0, 5):
+        code = pytest.main([*argv, *map(str, paths)], plugins=[Collector()])
+    if code not in (0, 5) or not used:
         raise UsageError(f"collecting the cases failed:\n{out.getvalue().strip()}")
-    return found
+    return found, used[0]
 
 
 def _select(args: argparse.Namespace) -> list[Entry]:
@@ -324,6 +327,10 @@ def check_names(f: Filter, infos: list[CaseInfo]) -> None:
 
 
 def _would_skip(args: argparse.Namespace, entry: Entry) -> str | None:
+    if args.sut == "netns" and not getattr(args, "sut_file", None):
+        from conformance.sut import NetnsSut  # the local kernel, without the plugin's modules
+
+        return NetnsSut().missing(entry.needs)
     reason: str | None = _capability_target(args).missing(entry.needs)
     return reason
 
@@ -460,7 +467,8 @@ def _check_sut(args: argparse.Namespace) -> list[str]:
     """Validate the SUT options before pytest starts; return them as pytest arguments."""
     from conformance import profile
     from conformance.sut import NetnsSut, SutError
-    from conformance.sut_options import OPTIONS, check_profile, target_from_options
+    from conformance.sut_flags import OPTIONS
+    from conformance.sut_options import check_profile, target_from_options
 
     try:
         target = target_from_options(args)
@@ -506,7 +514,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if f.ids or f.exclude or f.rfc or f.tags:
         # Names checked against the catalog before pytest starts, so the refusal is the only line printed.
         check_names(f, [e.info for e in collect(cases_dir)])
-    argv: list[str] = [str(cases_dir), *_check_sut(args)]
+    argv: list[str] = [*_collection_targets(cases_dir, f, args), *_check_sut(args)]
     for flag, values in (("--case", args.case), ("--exclude", args.exclude), ("--protocol", args.protocol), ("--rfc", args.rfc),
                          ("--level", args.level), ("--tag", args.tag)):
         for v in values:
@@ -539,6 +547,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.USAGE_ERROR:
         return EXIT_USAGE
     return code
+
+
+def _collection_targets(cases_dir: Path, f: Filter, args: argparse.Namespace) -> list[str]:
+    """What pytest collects: the cases directory, or, for a selection the catalog cache can place,
+    only the modules that hold it (with the rootdir of a full collection, so that node ids are
+    the same). The plugin still selects among what is collected, as it always does."""
+    if args.pytest_args or args.shard:  # paths of their own; a shard is cut from everything collected
+        return [str(cases_dir)]
+    narrowed = catalog_cache.modules_for(cases_dir, f)
+    if narrowed is None:
+        return [str(cases_dir)]
+    modules, rootdir = narrowed
+    return ["--rootdir", str(rootdir), *map(str, modules)]
 
 
 def _check_baseline(path: str) -> None:

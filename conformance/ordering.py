@@ -1,8 +1,14 @@
-"""`--shuffle SEED`: run the cases in a random order that the seed reproduces.
+"""The order cases run in: timer-bound cases first under xdist, and `--shuffle SEED`.
 
-Verdicts must not depend on order; a shuffled run shows whether they do. The seed is printed
-in the header and recorded in results.json. Under xdist every worker shuffles with the
-controller's seed, so all of them see the same collection.
+Under xdist, cases that declare a wait (`waits=` in @case) come first, so that each worker
+hands them to a forked process of its own at the start (conformance.overlap) and their waits
+run alongside all the other cases instead of after them.
+
+`--shuffle SEED` runs the cases in a random order that the seed reproduces (the timer-bound
+ones still first under xdist, in their own random order). Verdicts must not depend on order; a
+shuffled run shows whether they do. The seed is printed in the header and recorded in
+results.json. Under xdist every worker shuffles with the controller's seed, so all of them see
+the same collection.
 
 PYTEST_DONT_REWRITE: a plugin module the CLI may import before pytest loads it.
 """
@@ -13,6 +19,8 @@ import random
 from typing import Any
 
 import pytest
+
+from conformance import overlap
 
 SEED_KEY = pytest.StashKey[int]()
 
@@ -37,8 +45,6 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--shuffle {value!r}: give an integer seed or 'random'") from None
 
 
-
-
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
 def pytest_configure_node(node: Any) -> None:
     seed = node.config.stash.get(SEED_KEY, None)
@@ -57,6 +63,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if seed is not None:
         items.sort(key=lambda item: item.nodeid)  # the same start on every worker, whatever the file order
         random.Random(seed).shuffle(items)
+    if overlap.enabled(config):
+        items.sort(key=lambda item: not overlap.is_timer_bound(item))  # stable: the order within each part holds
 
 
 def seed_of(config: pytest.Config) -> int | None:

@@ -35,6 +35,7 @@ pytest_plugins = [
     "conformance.progress",
     "conformance.ordering",
     "conformance.watchdog",
+    "conformance.overlap",  # after the watchdog: a forked case's heartbeat is the fork's own
     "conformance.fixtures.base",
     "conformance.fixtures.lan",
     "conformance.fixtures.routed",

@@ -2,8 +2,12 @@
 
 A Topology names nodes (one namespace each), links between them (veth pairs, or a TAP device
 whose user-space side the suite holds), addresses, routes and per-node sysctls. `build()` makes
-it with pyroute2, registering each resource's teardown the moment the resource exists, so a
+it, registering each resource's teardown the moment the resource exists, so a
 half-built network is still removed.
+
+It talks to the kernel through conformance_agent.rtnl (one rtnetlink socket per namespace,
+request and acknowledgement, no event loop): a veth pair is one request, with its peer made
+directly in the other namespace.
 
 Every address must lie in 198.18.0.0/15 or 2001:db8::/32 and every MAC must be locally
 administered unicast: nothing a case sends can be mistaken for, or leak to, a real network.
@@ -15,6 +19,7 @@ import errno
 import fcntl
 import ipaddress
 import os
+import select
 import socket
 import struct
 import time
@@ -26,6 +31,7 @@ from typing import Any
 from conformance.netns import Namespace
 from conformance.runs import last_lines, run_command
 from conformance.verdict import Inconclusive
+from conformance_agent import rtnl as netlink
 
 ALLOWED_NETS = (ipaddress.ip_network("198.18.0.0/15"), ipaddress.ip_network("2001:db8::/32"))
 IFNAMSIZ = 16
@@ -186,6 +192,7 @@ TUNSETPERSIST = 0x400454CB
 IFF_TUN, IFF_TAP, IFF_NO_PI = 0x0001, 0x0002, 0x1000
 SIOCETHTOOL = 0x8946
 ETHTOOL_STXCSUM = 0x17
+LOOPBACK_IFINDEX = 1  # the kernel gives every namespace's loopback this index
 
 # Before any interface exists: IPv6 off unless a link asks for it (no MLD/RS/DAD chatter),
 # and no DAD delay where it is on.
@@ -196,29 +203,68 @@ QUIET_DEFAULTS = {
 }
 
 
+class PyrouteHandles(dict[str, Any]):
+    """pyroute2 IPRoute handles by node name, each opened in its node's namespace on first use
+    (`net.ipr[node]`): for fixtures that read what the builder does not (IPv6 address states,
+    route lookups). The builder itself does without them; they cost an import and a helper only
+    where a fixture asks."""
+
+    def __init__(self, ns: dict[str, Namespace]) -> None:
+        super().__init__()
+        self._ns = ns
+
+    def __missing__(self, node: str) -> Any:
+        from pyroute2 import IPRoute  # imported late: most runs never need it
+
+        with self._ns[node].entered():
+            handle = IPRoute()
+        self[node] = handle
+        return handle
+
+    def close(self) -> None:
+        for handle in self.values():
+            handle.close()
+        self.clear()
+
+
 @dataclass
 class Network:
-    """A built topology: namespaces, netlink handles and TAP fds, by node name."""
+    """A built topology: namespaces, one rtnetlink socket per namespace, and TAP fds, by node name."""
 
     spec: Topology
     ns: dict[str, Namespace]
-    ipr: dict[str, Any]
+    rtnl: dict[str, netlink.Rtnl]
     taps: dict[tuple[str, str], int]
+    indexes: dict[tuple[str, str], int] = field(default_factory=dict)  # (node, ifname) -> ifindex
+    ipr: PyrouteHandles = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.ipr = PyrouteHandles(self.ns)
 
     def ifindex(self, node: str, ifname: str) -> int:
-        found = self.ipr[node].link_lookup(ifname=ifname)
-        if not found:
-            raise TopologyError(f"no interface {ifname} in {node}")
-        return int(found[0])
+        index = self.indexes.get((node, ifname))
+        if index is None:
+            try:
+                index = int(str(netlink.link_get(self.rtnl[node], name=ifname)["index"]))
+            except OSError:
+                raise TopologyError(f"no interface {ifname} in {node}") from None
+            self.indexes[(node, ifname)] = index
+        return index
+
+    def link(self, node: str, ifname: str) -> dict[str, object]:
+        """The link as the kernel reports it now: index, name, mac, mtu, up, operstate."""
+        return netlink.link_get(self.rtnl[node], index=self.ifindex(node, ifname))
 
     def mac(self, node: str, ifname: str) -> str:
-        link = self.ipr[node].get_links(self.ifindex(node, ifname))[0]
-        return str(link.get_attr("IFLA_ADDRESS"))
+        return str(self.link(node, ifname)["mac"])
 
 
 @contextmanager
 def build(spec: Topology) -> Iterator[Network]:
-    """Build `spec`, yield the Network, and remove everything again whatever happens."""
+    """Build `spec`, yield the Network, and remove everything again whatever happens.
+
+    Teardown closes the namespaces' fds: the kernel then removes each namespace with everything
+    in it (links, addresses, routes) in one go, off this thread."""
     spec.validate()
     with ExitStack() as stack:
         net = Network(spec, {}, {}, {})
@@ -230,10 +276,11 @@ def build(spec: Topology) -> Iterator[Network]:
             with ns.entered():
                 for key, value in early.items():
                     _write_sysctl(key, value, node.name)
-                ipr = _iproute()
-            stack.callback(ipr.close)
-            net.ipr[node.name] = ipr
-            _link_up(ipr, "lo")
+                sock = netlink.Rtnl()
+            stack.callback(sock.close)
+            net.rtnl[node.name] = sock
+            sock.link_set(LOOPBACK_IFINDEX, up=True)
+        stack.callback(net.ipr.close)  # before the namespaces go
         for link in spec.links:
             if isinstance(link, Veth):
                 _add_veth(net, link)
@@ -243,23 +290,21 @@ def build(spec: Topology) -> Iterator[Network]:
                 net.taps[(link.end.node, link.end.ifname)] = fd
         for node in spec.nodes:
             ifnames = {e.ifname for link in spec.links for e in link.ends() if e.node == node.name}
-            with net.ns[node.name].entered():
-                for key, value in node.sysctls.items():
-                    if interface_of(key) in ifnames:
+            late = {k: v for k, v in node.sysctls.items() if interface_of(k) in ifnames}
+            if late:
+                with net.ns[node.name].entered():
+                    for key, value in late.items():
                         _write_sysctl(key, value, node.name)
         for addr in spec.addresses:
             iface = ipaddress.ip_interface(addr.cidr)
-            extra = {"flags": 0x02} if iface.version == 6 else {}  # IFA_F_NODAD
             if iface.version == 6:  # IPv6 is off on every link until the topology gives it an address
                 with net.ns[addr.node].entered():
                     _write_sysctl(f"net.ipv6.conf.{addr.ifname}.disable_ipv6", 0, addr.node)
-            net.ipr[addr.node].addr(
-                "add", index=net.ifindex(addr.node, addr.ifname), address=str(iface.ip),
-                prefixlen=iface.network.prefixlen, **extra,
-            )
+            netlink.address_add(net.rtnl[addr.node], net.ifindex(addr.node, addr.ifname), str(iface.ip),
+                             iface.network.prefixlen, nodad=iface.version == 6)
         for link in spec.links:
             for end in link.ends():
-                _link_up(net.ipr[end.node], end.ifname)
+                net.rtnl[end.node].link_set(net.ifindex(end.node, end.ifname), up=True)
         for route in spec.routes:
             _add_route(net, route)
         _wait_carrier(net)
@@ -287,38 +332,22 @@ def interface_of(key: str) -> str | None:
 def _write_sysctl(key: str, value: str | int, node: str) -> None:
     path = "/proc/sys/" + key.replace(".", "/")
     try:
-        with open(path, "w") as f:
-            f.write(str(value))
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)  # unbuffered: one write per setting
     except FileNotFoundError:
         raise TopologyError(f"node {node}: sysctl {key} does not exist in a network namespace") from None
-
-
-def _iproute() -> Any:
-    from pyroute2 import IPRoute  # imported late: it costs ~100 ms and `conformance list` needs none
-
-    return IPRoute()
-
-
-def _link_up(ipr: Any, ifname: str) -> None:
-    ipr.link("set", index=ipr.link_lookup(ifname=ifname)[0], state="up")
+    try:
+        os.write(fd, str(value).encode())
+    finally:
+        os.close(fd)
 
 
 def _add_veth(net: Network, link: Veth) -> None:
     a, b = link.a, link.b
-    peer: dict[str, Any] = {"ifname": b.ifname, "net_ns_fd": net.ns[b.node].fd}
-    if b.mac:
-        peer["address"] = b.mac
-    if b.mtu:
-        peer["mtu"] = b.mtu
-    kw: dict[str, Any] = {"ifname": a.ifname, "kind": "veth", "peer": peer}
-    if a.mac:
-        kw["address"] = a.mac
-    if a.mtu:
-        kw["mtu"] = a.mtu
     try:
-        net.ipr[a.node].link("add", **kw)
-    except Exception as exc:  # pyroute2 NetlinkError; imported lazily
-        if getattr(exc, "code", None) == errno.EOPNOTSUPP:
+        netlink.veth_add(net.rtnl[a.node], a.ifname, b.ifname, net.ns[b.node].fd, mac=a.mac or None, mtu=a.mtu or None,
+                      peer_mac=b.mac or None, peer_mtu=b.mtu or None)
+    except OSError as exc:
+        if exc.errno == errno.EOPNOTSUPP:
             raise Inconclusive("this kernel has no veth support, which the topology needs") from exc
         raise
     # Partial checksums on the wire would make every checksum case lie.
@@ -357,43 +386,56 @@ def _add_tap(net: Network, link: Tap) -> int:
             os.close(fd)
             raise
     os.set_blocking(fd, False)
-    ipr = net.ipr[end.node]
+    sock = net.rtnl[end.node]
     index = net.ifindex(end.node, end.ifname)
     if end.mac and not link.tun:
-        ipr.link("set", index=index, address=end.mac)
+        sock.link_set(index, mac=end.mac)
     if end.mtu:
-        ipr.link("set", index=index, mtu=end.mtu)
+        sock.link_set(index, mtu=end.mtu)
     return fd
 
 
 def _add_route(net: Network, route: Route) -> None:
-    kw: dict[str, Any] = {"type": ROUTE_TYPES[route.kind]}
     if route.dst == "default":
-        kw["dst"] = "0.0.0.0/0" if route.via is None or ":" not in route.via else "::/0"
+        dst = "0.0.0.0/0" if route.via is None or ":" not in route.via else "::/0"
     else:
-        kw["dst"] = route.dst
-    if route.via:
-        kw["gateway"] = route.via
-    if route.dev:
-        kw["oif"] = net.ifindex(route.node, route.dev)
-    if route.metric is not None:
-        kw["priority"] = route.metric
-    if route.table is not None:
-        kw["table"] = route.table
-    net.ipr[route.node].route("add", **kw)
+        dst = route.dst
+    netlink.route_add(net.rtnl[route.node], dst, gateway=route.via or None,
+                   oif=net.ifindex(route.node, route.dev) if route.dev else None, kind=route.kind, table=route.table,
+                   metric=route.metric)
 
 
 def _wait_carrier(net: Network, timeout: float = 2.0) -> None:
-    """The first frame after a veth comes up can be lost: wait until every end is UP."""
-    pending = {(e.node, e.ifname) for link in net.spec.links if isinstance(link, Veth) for e in link.ends()}
-    deadline = time.monotonic() + timeout
-    while pending:
-        for node, ifname in list(pending):
-            state = net.ipr[node].get_links(net.ifindex(node, ifname))[0].get_attr("IFLA_OPERSTATE")
-            if state == "UP":
-                pending.discard((node, ifname))
-        if not pending:
-            return
-        if time.monotonic() > deadline:
-            raise Inconclusive(f"links did not come up within {timeout} s: {sorted(pending)}")
-        time.sleep(0.0002)
+    """The first frame after a veth comes up can be lost: wait until every end is UP. The
+    kernel sets operstate from a worker shortly after `link up`; the wait sleeps on each
+    namespace's link notifications rather than polling."""
+    pending: dict[str, set[int]] = {}
+    for link in net.spec.links:
+        if isinstance(link, Veth):
+            for e in link.ends():
+                pending.setdefault(e.node, set()).add(net.ifindex(e.node, e.ifname))
+    if not pending:
+        return
+    watches: dict[str, netlink.LinkWatch] = {}
+    try:
+        for node in pending:  # subscribe first, then read: no transition falls in between
+            with net.ns[node].entered():
+                watches[node] = netlink.LinkWatch()
+        for node, indexes in pending.items():
+            for index in list(indexes):
+                if netlink.link_get(net.rtnl[node], index=index)["operstate"] == "UP":
+                    indexes.discard(index)
+        deadline = time.monotonic() + timeout
+        while any(pending.values()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                down = sorted((node, i) for node, indexes in pending.items() for i in indexes)
+                raise Inconclusive(f"links did not come up within {timeout} s: {down}")
+            socks = {watches[node].sock: node for node, indexes in pending.items() if indexes}
+            ready, _, _ = select.select(list(socks), [], [], left)
+            for sock in ready:
+                node = socks[sock]
+                pending[node] -= watches[node].up_among(pending[node])
+    finally:
+        for watch in watches.values():
+            watch.close()

@@ -336,10 +336,19 @@ class Port:
         """Frames received since the last send on any Port of this case, not yet matched."""
         return [f for f in self.capture.frames if f.port == self.name and f.direction == "in" and f.t_ns >= self._mark_ns]
 
-    def expect(self, matcher: Matcher, timeout: float = DEFAULT_TIMEOUT) -> Packet:
+    def expect(self, matcher: Matcher, timeout: float = DEFAULT_TIMEOUT, *, fenced: bool = False) -> Packet:
         """Wait for a frame like `matcher` that arrived after the last send; return it. The
-        wait is `timeout` times the SUT's patience (a slow SUT's file may ask for more)."""
+        wait is `timeout` times the SUT's patience (a slow SUT's file may ask for more).
+
+        `fenced`: where the SUT answers the stimulus at once, in order, the answer would come
+        before the answer to a fence sent after it. If the frame is not in yet, the Port's fence
+        is sent, and the check fails as soon as the fence's answer arrives with no such frame
+        before it, instead of waiting out `timeout` (which still bounds it when the fence gets
+        no answer). Only for answers no timer or other neighbour's resolution delays: the case
+        says why it is sound."""
         timeout *= self.patience
+        if fenced:
+            return self._expect_fenced(matcher, timeout)
         deadline = time.monotonic() + timeout
         checked = 0
         while True:
@@ -354,10 +363,41 @@ class Port:
                 raise NoMatch(self._no_match_message(matcher, timeout))
             self.poll(left)
 
-    def exchange(self, frame: Packet | bytes, expect: Matcher, timeout: float = DEFAULT_TIMEOUT) -> Packet:
-        """Send `frame` and return the answer like `expect`."""
+    def exchange(self, frame: Packet | bytes, expect: Matcher, timeout: float = DEFAULT_TIMEOUT, *,
+                 fenced: bool = False) -> Packet:
+        """Send `frame` and return the answer like `expect` (`fenced`: see expect)."""
         self.send(frame)
-        return self.expect(expect, timeout)
+        return self.expect(expect, timeout, fenced=fenced)
+
+    def _expect_fenced(self, matcher: Matcher, timeout: float) -> Packet:
+        if self.fence is None:
+            raise ValueError(f"a fenced expect on {self.name} needs the Port's fence, and it has none")
+        deadline = time.monotonic() + timeout
+        self.poll(0)
+        checked = 0
+        fence_answer: Matcher | None = None
+        while True:
+            frames = self.capture.frames
+            for i in range(checked, len(frames)):
+                f = frames[i]
+                if f.port != self.name or f.direction != "in" or f.t_ns < self._mark_ns or f.consumed:
+                    continue
+                if fence_answer is not None and f.note not in PROBE_ANSWERS and fence_answer(f.packet):
+                    f.note, f.consumed = "fence answer", True
+                    self._fence_index = i
+                    raise NoMatch(self._no_match_message(matcher, timeout, fenced=True))
+                if f.note not in PROBE_ANSWERS and matcher(f.packet):
+                    f.consumed = True
+                    return f.packet
+            checked = len(frames)
+            if fence_answer is None:  # not in at once: the fence, and conclude on its answer
+                probe, fence_answer = self.fence()
+                self._transmit(bytes(probe), note="fence")
+                continue
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise NoMatch(self._no_match_message(matcher, timeout))
+            self.poll(left)
 
     def sync(self) -> Packet:
         """Send the Port's fence and wait for its answer: the SUT handles frames in order, so
@@ -512,9 +552,12 @@ class Port:
                 raise Inconclusive(failure)
             self.poll(left)
 
-    def _no_match_message(self, matcher: Matcher, timeout: float) -> str:
-        frames = [f for f in self.arrived() if not f.consumed]
+    def _no_match_message(self, matcher: Matcher, timeout: float, *, fenced: bool = False) -> str:
+        frames = [f for f in self.arrived() if not f.consumed and f.note not in PROBE_ANSWERS]
         head = f"no frame like {matcher.describe()} arrived on {self.name} within {timeout:g} s"
+        if fenced:
+            head = (f"no frame like {matcher.describe()} arrived on {self.name} before the answer to a fence sent "
+                    "after the stimulus (the SUT had dealt with the stimulus by then)")
         if not frames:
             return head + "; nothing else arrived either"
         lines = [head + f"; {len(frames)} other frame(s) arrived:"]

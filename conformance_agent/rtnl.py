@@ -320,3 +320,125 @@ def _messages(data: bytes) -> Iterator[tuple[int, int, int, bytes]]:
             return
         yield mtype, flags, seq, data[offset + _HDR.size : offset + length]
         offset += _align(length)
+
+
+# --- building topologies (conformance.topology) ----------------------------------------------
+# What the suite's topology builder needs beyond the agent's verbs: veth pairs made with the
+# peer directly in another namespace, links found by name, addresses and routes written as the
+# builder always wrote them (static protocol, universe scope, no broadcast attribute), and a
+# wait for links to come up that sleeps on link notifications instead of polling.
+
+IFLA_LINKINFO, IFLA_NET_NS_FD = 18, 28
+IFLA_INFO_KIND, IFLA_INFO_DATA = 1, 2
+VETH_INFO_PEER = 1
+NLA_F_NESTED = 0x8000
+RTMGRP_LINK = 0x1
+RTPROT_STATIC = 4
+OPERSTATE_UP = 6
+
+
+def nested(kind: int, payload: bytes) -> bytes:
+    return attr(kind | NLA_F_NESTED, payload)
+
+
+def _link_attrs(name: str, mac: str | None, mtu: int | None) -> bytes:
+    out = attr(IFLA_IFNAME, name.encode() + b"\0")
+    if mac is not None:
+        out += attr(IFLA_ADDRESS, mac_bytes(mac))
+    if mtu is not None:
+        out += attr(IFLA_MTU, struct.pack("=I", mtu))
+    return out
+
+
+def veth_add(rtnl: Rtnl, name: str, peer: str, peer_ns_fd: int, *, mac: str | None = None, mtu: int | None = None,
+             peer_mac: str | None = None, peer_mtu: int | None = None) -> None:
+    """Create the veth pair `name` (in `rtnl`'s namespace) - `peer` (in the namespace `peer_ns_fd`
+    holds) in one request: no link is ever moved between namespaces."""
+    peer_msg = IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + _link_attrs(peer, peer_mac, peer_mtu) \
+        + attr(IFLA_NET_NS_FD, struct.pack("=I", peer_ns_fd))
+    info = attr(IFLA_INFO_KIND, b"veth\0") + nested(IFLA_INFO_DATA, nested(VETH_INFO_PEER, peer_msg))
+    rtnl.do(RTM_NEWLINK, IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0), _link_attrs(name, mac, mtu) + nested(IFLA_LINKINFO, info),
+            NLM_F_CREATE | NLM_F_EXCL)
+
+
+def link_get(rtnl: Rtnl, *, name: str | None = None, index: int = 0) -> dict[str, object]:
+    """One link, by name or index, in one request (no dump): index, name, mac, mtu, up, operstate."""
+    attrs = attr(IFLA_IFNAME, name.encode() + b"\0") if name is not None else b""
+    answers = rtnl.request(RTM_GETLINK, IFINFO.pack(socket.AF_UNSPEC, 0, index, 0, 0), attrs, head=IFINFO)
+    return _link_of(answers[0])
+
+
+def _link_of(m: Message) -> dict[str, object]:
+    _family, _type, index, flags, _change = IFINFO.unpack_from(m.body)
+    a = m.attrs
+    return {
+        "index": index,
+        "name": a.get(IFLA_IFNAME, b"").rstrip(b"\0").decode(),
+        "mac": mac_text(a[IFLA_ADDRESS]) if IFLA_ADDRESS in a else None,
+        "mtu": struct.unpack("=I", a[IFLA_MTU])[0] if IFLA_MTU in a else None,
+        "up": bool(flags & IFF_UP),
+        "operstate": OPERSTATES.get(a.get(IFLA_OPERSTATE, b"\0")[0], "UNKNOWN"),
+    }
+
+
+def address_add(rtnl: Rtnl, index: int, address: str, prefixlen: int, *, nodad: bool = False) -> None:
+    """Add an address as the builder always has: IFA_LOCAL (IPv4) and IFA_ADDRESS, no broadcast
+    attribute (the kernel adds the subnet broadcast route by itself)."""
+    family = family_of(address)
+    raw = ip_bytes(address)
+    attrs = (attr(IFA_LOCAL, raw) if family == socket.AF_INET else b"") + attr(IFA_ADDRESS, raw)
+    body = IFADDR.pack(family, prefixlen, 0x02 if nodad else 0, 0, index)  # 0x02: IFA_F_NODAD
+    rtnl.do(RTM_NEWADDR, body, attrs, NLM_F_CREATE | NLM_F_EXCL)
+
+
+def route_add(rtnl: Rtnl, dst: str, *, gateway: str | None = None, oif: int | None = None, kind: str = "unicast",
+              table: int | None = None, metric: int | None = None) -> None:
+    """Add a static route: protocol static, scope universe, in `table` (main by default)."""
+    net = ipaddress.ip_network(dst, strict=True)
+    family = socket.AF_INET6 if net.version == 6 else socket.AF_INET
+    tbl = table if table is not None else RT_TABLE_MAIN
+    body = RTMSG.pack(family, net.prefixlen, 0, 0, tbl if tbl < 256 else 252, RTPROT_STATIC, RT_SCOPE_UNIVERSE,
+                      ROUTE_TYPES[kind], 0)
+    attrs = attr(RTA_TABLE, struct.pack("=I", tbl))
+    if net.prefixlen:
+        attrs += attr(RTA_DST, net.network_address.packed)
+    if gateway:
+        attrs += attr(RTA_GATEWAY, ip_bytes(gateway))
+    if oif is not None:
+        attrs += attr(RTA_OIF, struct.pack("=i", oif))
+    if metric is not None:
+        attrs += attr(RTA_PRIORITY, struct.pack("=I", metric))
+    rtnl.do(RTM_NEWROUTE, body, attrs, NLM_F_CREATE | NLM_F_EXCL)
+
+
+class LinkWatch:
+    """Link notifications of the namespace it is created in: wait for links to be operationally
+    UP without polling (the kernel sets operstate from a worker, a little after `link up`)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        self.sock.bind((0, RTMGRP_LINK))
+        self.sock.setblocking(False)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def up_among(self, indexes: set[int]) -> set[int]:
+        """The links among `indexes` that notifications since the last call reported UP."""
+        up: set[int] = set()
+        while True:
+            try:
+                data = self.sock.recv(1 << 16)
+            except BlockingIOError:
+                return up
+            for mtype, _flags, _seq, msg in _messages(data):
+                if mtype != RTM_NEWLINK:
+                    continue
+                link = _link_of(Message(mtype, msg, parse_attrs(msg[_align(IFINFO.size):])))
+                index = int(str(link["index"]))
+                if index in indexes:
+                    if link["operstate"] == "UP":
+                        up.add(index)
+                    else:
+                        up.discard(index)

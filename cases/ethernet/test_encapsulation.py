@@ -52,11 +52,13 @@ def test_ip_in_llc_snap_frame_is_received(lan):
     """An IP datagram in RFC 1042 framing (802.3 length, LLC 0xAA 0xAA 0x03, SNAP OUI 0, type
     0x0800) is received like one in RFC 894 framing."""
     frame, reply_matcher = echo(lan)
-    lan.tester.exchange(rfc1042(lan.sut.mac, lan.tester.mac, 0x0800, bytes(frame[IP])), expect=reply_matcher)
+    # Fenced: an echo reply is made at once on receipt, so it would precede the answer to the fence.
+    lan.tester.exchange(rfc1042(lan.sut.mac, lan.tester.mac, 0x0800, bytes(frame[IP])), expect=reply_matcher, fenced=True)
 
 
 @case("ETH-RFC1042-ARP-RECEIVE", title="ARP in an LLC/SNAP frame is answered", rfc=1122, section="2.3.3", level=SHOULD, layer=2, also=(1042,))
 def test_arp_in_llc_snap_frame_is_answered(lan):
     """An ARP request in RFC 1042 framing (SNAP type 0x0806) for the SUT's address is answered."""
     arp = ARP(op="who-has", hwsrc=lan.tester.mac, psrc=lan.tester.ip, hwdst="00:00:00:00:00:00", pdst=lan.sut.ip)
-    lan.tester.exchange(rfc1042(BROADCAST, lan.tester.mac, 0x0806, bytes(arp)), expect=reply_from(lan.sut.ip))
+    # Fenced: an ARP reply is made at once on receipt, so it would precede the answer to the fence.
+    lan.tester.exchange(rfc1042(BROADCAST, lan.tester.mac, 0x0806, bytes(arp)), expect=reply_from(lan.sut.ip), fenced=True)

@@ -34,7 +34,7 @@ def test_build_and_teardown_leave_the_root_namespace_as_it_was(spec):
     with build(spec) as net:
         fds = [ns.fd for ns in net.ns.values()] + list(net.taps.values())
         for node in spec.nodes:
-            assert net.ipr[node.name].link_lookup(ifname="lo")
+            assert net.ifindex(node.name, "lo") == 1
         for link in spec.links:
             for end in link.ends():
                 assert net.ifindex(end.node, end.ifname) > 0
@@ -121,6 +121,6 @@ def test_ipv6_is_on_exactly_where_the_topology_gives_an_address():
     with build(spec) as net:
         assert net.ns["a"].read_sysctl("net.ipv6.conf.a0.disable_ipv6") == "0"
         assert net.ns["b"].read_sysctl("net.ipv6.conf.b0.disable_ipv6") == "1"
-        addrs = {a.get_attr("IFA_ADDRESS") for a in net.ipr["a"].get_addr(index=net.ifindex("a", "a0"))}
+        addrs = {a["address"] for a in net.rtnl["a"].addresses() if a["index"] == net.ifindex("a", "a0")}
         assert {"2001:db8:6::1", "198.18.6.1"} <= addrs
-        assert any(r.get_attr("RTA_GATEWAY") == "2001:db8:6::fe" for r in net.ipr["a"].get_routes(family=10))
+        assert net.rtnl["a"].route_get("2001:db8:99::1")["gateway"] == "2001:db8:6::fe"

@@ -364,3 +364,25 @@ def test_the_ci_examples_run_commands_that_exist(repo):
         assert args.command in ("run", "merge"), argv
         if args.command == "run":
             assert str(args.shard) in ("1/4",) and args.baseline == "cases/baselines/linux" and args.no_progress
+
+
+def test_a_listed_catalog_is_listed_again_from_the_cache(capsys, cases_dir, monkeypatch):
+    first = run(capsys, "list", "--cases", str(cases_dir), "--json")
+    monkeypatch.setattr(cli, "_collect_with_pytest", lambda *a: pytest.fail("collected again"))
+    assert run(capsys, "list", "--cases", str(cases_dir), "--json") == first
+
+
+def test_run_of_a_selection_collects_only_the_modules_that_hold_it(capsys, cases_dir, monkeypatch):
+    other = cases_dir / f"test_other_{uuid.uuid4().hex}.py"
+    other.write_text(CASES.replace('"ARP-', '"TCP-').replace('"ICMP-', '"UDP-'))
+    run(capsys, "list", "--cases", str(cases_dir))  # the catalog cache
+    seen = []
+    monkeypatch.setattr("conformance.netns.can_create_namespaces", lambda: None)
+    monkeypatch.setattr("pytest.main", lambda argv, *a, **k: seen.append(argv) or 0)
+    code, _, err = run(capsys, "run", "--cases", str(cases_dir), "--case", "TCP-*")
+    assert code == 0, err
+    argv = seen[-1]
+    assert argv[:3] == ["--rootdir", str(cases_dir), str(other)], "the rootdir of the full collection, one module"
+    assert argv[argv.index("--case") + 1] == "TCP-*", "the plugin still selects among what is collected"
+    assert run(capsys, "run", "--cases", str(cases_dir))[0] == 0
+    assert str(cases_dir) in seen[-1], "no selection: the whole directory"
