@@ -21,11 +21,11 @@ from pathlib import Path
 from scapy.layers.inet import ICMP, IP
 from scapy.layers.l2 import ARP, Ether
 
-from conformance.fixtures.lan import GATEWAY_IP, GATEWAY_MAC, SUT_IP, SUT_MAC, TESTER_IP, TESTER_MAC, lan_topology
 from conformance.match import like
 from conformance.sut import NetnsSut
 from conformance.topology import build
 from conformance.wire import Capture, Port
+from fixtures.lan import GATEWAY_IP, GATEWAY_MAC, SUT_IP, SUT_MAC, TESTER_IP, TESTER_MAC, lan_topology
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,7 @@ def exchanges(rounds: int) -> tuple[list[float], list[float]]:
     capture = Capture()
     with build(lan_topology(NetnsSut())) as net:
         port = Port("tester", capture, ns=net.ns["tester"], ifname="tst0", mac=TESTER_MAC, ip=TESTER_IP)
-        from conformance.fixtures.base import echo_fence
+        from fixtures.base import echo_fence
 
         port.fence = echo_fence(TESTER_MAC, SUT_MAC, TESTER_IP, SUT_IP)
         request = Ether(src=TESTER_MAC, dst="ff:ff:ff:ff:ff:ff") / ARP(op=1, hwsrc=TESTER_MAC, psrc=TESTER_IP, pdst=SUT_IP)

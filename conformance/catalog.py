@@ -274,7 +274,7 @@ def needs_of(item: pytest.Item, info: CaseInfo) -> tuple[str, ...]:
     for name in getattr(item, "fixturenames", ()):
         fdefs = defs.get(name) or ()
         module = getattr(getattr(fdefs[-1], "func", None), "__module__", "") if fdefs else ""
-        if module.startswith("conformance.fixtures.") and name not in BASE_FIXTURES:
+        if module.startswith("fixtures.") and name not in BASE_FIXTURES:
             needs.update(FIXTURE_NEEDS.get(name, ("netns",)))
     source = _source(item)
     if ".control." in source:

@@ -35,6 +35,7 @@ from conformance.catalog import PROTOCOLS, CaseInfo, Filter
 
 FORMAT = 1
 INI_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")
+FIXTURES = "fixtures"  # the suite's topology fixtures, beside the root conftest.py
 ENVIRONMENT = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
 TEST_MODULE = re.compile(r"(^test_.*|.*_test)\.py$")  # pytest's default python_files
 CASE_DECORATOR = re.compile(rb"^[ \t]*@(?:[\w.]+\.)?case\(", re.MULTILINE)
@@ -97,6 +98,9 @@ def sources(cases_dir: Path) -> Sources:
             ini = directory / name
             if ini.is_file():
                 key.update(str(ini).encode() + bytes.fromhex(_sha(ini.read_bytes())))
+        if (directory / "conftest.py").is_file():  # a checkout's root: its conftest and the fixtures it loads
+            for p in [directory / "conftest.py", *sorted((directory / FIXTURES).rglob("*.py"))]:
+                key.update(str(p).encode() + bytes.fromhex(_sha(p.read_bytes())))
     for module, digest in files.items():
         if not TEST_MODULE.match(Path(module).name):  # helpers, __init__, conftest: they change any module
             key.update(module.encode() + bytes.fromhex(digest))

@@ -36,18 +36,6 @@ pytest_plugins = [
     "conformance.ordering",
     "conformance.watchdog",
     "conformance.overlap",  # after the watchdog: a forked case's heartbeat is the fork's own
-    "conformance.fixtures.base",
-    "conformance.fixtures.lan",
-    "conformance.fixtures.routed",
-    "conformance.fixtures.multipath",
-    "conformance.fixtures.tuntap",
-    "conformance.fixtures.pmtu",
-    "conformance.fixtures.addresses",
-    "conformance.fixtures.mtu",
-    "conformance.fixtures.two_gateways",
-    "conformance.fixtures.lan6",
-    "conformance.fixtures.routed6",
-    "conformance.fixtures.nd",
     "conformance.invariants",  # every frame from the SUT is held to the invariants
 ]
 

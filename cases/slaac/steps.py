@@ -12,9 +12,9 @@ from scapy.layers.inet6 import ICMPv6ND_NS, IPv6
 from scapy.packet import Packet
 
 from cases.nd.frames import UNSPECIFIED, pio, ra
-from conformance.fixtures.nd import Address6
 from conformance.match import Matcher, like
 from conformance.verdict import Inconclusive
+from fixtures.nd import Address6
 
 PREFIX = "2001:db8:5::/64"
 

@@ -1,4 +1,4 @@
-"""The Neighbor Discovery topologies (conformance/fixtures/nd.py) against the real kernel: IPv6 is
+"""The Neighbor Discovery topologies (fixtures/nd.py) against the real kernel: IPv6 is
 up before a case starts, the ND fence touches no entry a case uses, the SUT's address table is
 read with flags and lifetimes, IPv6 starts in front of the tester on `slaac_host`, and DAD costs
 about one RetransTimer there, not seconds."""

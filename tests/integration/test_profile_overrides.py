@@ -1,12 +1,12 @@
 """A SUT built from a profile, inside a topology that overrides one of its values: the SUT's
 control reports the override as a precondition, and says so again when a case overrides one."""
 
-from conformance.fixtures.base import netns_sut
-from conformance.fixtures.routed import routed_topology
 from conformance.profile import Profile
 from conformance.record import CaseRecord
 from conformance.sut import NetnsSut
 from conformance.topology import build
+from fixtures.base import netns_sut
+from fixtures.routed import routed_topology
 
 PROFILE = Profile("test", sysctls={"net.ipv4.ip_forward": "0", "net.ipv4.icmp_ratelimit": "250"})
 

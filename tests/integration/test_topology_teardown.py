@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.fixtures.lan import lan_topology
-from conformance.fixtures.routed import routed_topology
 from conformance.sut import NetnsSut
 from conformance.topology import Address, End, Node, Route, Tap, Topology, Veth, build
+from fixtures.lan import lan_topology
+from fixtures.routed import routed_topology
 from tests.integration import rootns
 
 

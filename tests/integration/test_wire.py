@@ -91,10 +91,10 @@ def test_the_testers_kernel_never_answers_what_the_sut_sends():
 
     from conformance.agent import InProcessChannel
     from conformance.app import SutApps
-    from conformance.fixtures.lan import SUT_IP, SUT_MAC, TESTER_IP, TESTER_MAC, lan_topology
     from conformance.sut import NetnsSut
     from conformance.topology import build
     from conformance.wire import Capture, Port
+    from fixtures.lan import SUT_IP, SUT_MAC, TESTER_IP, TESTER_MAC, lan_topology
 
     capture = Capture()
     with build(lan_topology(NetnsSut())) as net:

@@ -5,9 +5,9 @@ import pytest
 from scapy.layers.inet import ICMP, IP, UDP
 from scapy.layers.l2 import Ether
 
-from conformance.fixtures.base import forwarded_control
 from conformance.match import like
 from conformance.wire import UnwantedFrame
+from fixtures.base import forwarded_control
 
 
 def to_far(routed, sport, **ip):

@@ -308,6 +308,7 @@ def test_list_says_which_cases_an_external_sut_would_skip_and_why(capsys, tmp_pa
     d = tmp_path / "cases"
     d.mkdir()
     (d / f"test_sut_{uuid.uuid4().hex}.py").write_text(SUT_CASES)
+    (d / "conftest.py").write_text("from fixtures import PLUGINS as pytest_plugins\n")  # a case directory outside the checkout
     code, out, err = run(capsys, "list", "--cases", str(d), "--sut", "tap", "--sut-tcp-port", "7")
     assert code == 0
     lines = {line.split()[0]: line for line in out.splitlines()}

@@ -2,10 +2,10 @@
 
 import pytest
 
-from conformance.fixtures.lan import lan_topology
-from conformance.fixtures.routed import routed_topology
 from conformance.sut import NetnsSut
 from conformance.topology import Address, End, Node, Route, Topology, TopologyError, Veth, interface_of
+from fixtures.lan import lan_topology
+from fixtures.routed import routed_topology
 
 
 def two_nodes(**kw):
