@@ -52,6 +52,9 @@ def tree(tmp_path, monkeypatch):
     (cases / "ip" / "test_options.py").write_text(module("IP4-C"))
     (cases / "test_udp.py").write_text(module("UDP-D"))
     (cases / "ip" / "frames.py").write_text("X = 1\n")
+    (tmp_path / "conftest.py").write_text("from fixtures import PLUGINS as pytest_plugins\n")
+    (tmp_path / "fixtures").mkdir()
+    (tmp_path / "fixtures" / "lan.py").write_text("X = 1\n")
     return tmp_path
 
 
@@ -77,7 +80,7 @@ def test_a_changed_case_module_alone_is_collected_again(tree):
     assert ids(after) == ["IP4-A", "IP4-B", "IP4-C", "IP4-E", "UDP-D"], "the module keeps its place"
 
 
-@pytest.mark.parametrize("change", ["helper", "new module", "removed module", "package"])
+@pytest.mark.parametrize("change", ["helper", "new module", "removed module", "fixture", "root conftest", "package"])
 def test_anything_else_that_changed_means_a_full_collection(tree, change, monkeypatch):
     collect = FakeCollector(tree)
     catalog_cache.catalog(tree / "cases", collect)
@@ -88,6 +91,10 @@ def test_anything_else_that_changed_means_a_full_collection(tree, change, monkey
         (cases / "ip" / "test_more.py").write_text(module("IP4-F"))
     elif change == "removed module":
         (cases / "ip" / "test_options.py").unlink()
+    elif change == "fixture":
+        (tree / "fixtures" / "lan.py").write_text("X = 2\n")
+    elif change == "root conftest":
+        (tree / "conftest.py").write_text("pytest_plugins = []\n")
     else:
         real = catalog_cache.sources
 
