@@ -105,6 +105,7 @@ def test_anything_else_that_changed_means_a_full_collection(tree, change, monkey
 
         monkeypatch.setattr(catalog_cache, "sources", other_package)
     catalog_cache.catalog(cases, collect)
+    assert len(collect.calls) == 2, "the change is noticed"
     assert collect.calls[-1][0] == ["cases"], "the whole cases directory is collected"
 
 
