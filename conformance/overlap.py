@@ -39,6 +39,7 @@ from typing import Any, Literal
 import pytest
 
 from conformance.catalog import info_of
+from conformance.watchdog import timeout_of
 
 GRACE_S = 5.0  # as the controller's watchdog: pytest-timeout inside the child fires first
 MAX_CHILDREN = 32  # per worker; a timer-bound case costs a process, not a core
@@ -120,7 +121,7 @@ class Overlap:
             self._run_child(item, write_fd)  # never returns
         os.close(write_fd)
         os.set_blocking(read_fd, False)
-        self.children[read_fd] = Child(pid, read_fd, item, self._index(item), time.monotonic(), _timeout_of(item))
+        self.children[read_fd] = Child(pid, read_fd, item, self._index(item), time.monotonic(), timeout_of(item))
 
     def _index(self, item: pytest.Item) -> int:
         if not self._indexes:
@@ -351,14 +352,6 @@ def _describe(status: int) -> str:
     if os.WIFSIGNALED(status):
         return f"killed by signal {os.WTERMSIG(status)}"
     return f"exit status {os.waitstatus_to_exitcode(status)}"
-
-
-def _timeout_of(item: pytest.Item) -> float | None:
-    marker = item.get_closest_marker("timeout")
-    if marker is None:
-        return None
-    value = marker.args[0] if marker.args else marker.kwargs.get("timeout")
-    return float(value) if value else None
 
 
 def pytest_configure(config: pytest.Config) -> None:

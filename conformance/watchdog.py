@@ -111,7 +111,8 @@ def _beat_file(item: pytest.Item) -> Path | None:
     return Path(directory) / f"{item.config.workerinput['workerid']}.json"  # type: ignore[attr-defined]
 
 
-def _timeout_of(item: pytest.Item) -> float | None:
+def timeout_of(item: pytest.Item) -> float | None:
+    """The case's pytest-timeout marker, in seconds (None: no timeout)."""
     marker = item.get_closest_marker("timeout")
     if marker is None:
         return None
@@ -121,7 +122,7 @@ def _timeout_of(item: pytest.Item) -> float | None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
-    beat, timeout = _beat_file(item), _timeout_of(item)
+    beat, timeout = _beat_file(item), timeout_of(item)
     if beat is None or timeout is None:
         return
     data = {"pid": os.getpid(), "nodeid": item.nodeid, "started": time.time(), "timeout": timeout}

@@ -227,15 +227,7 @@ class Rtnl:
         if op == "del":  # match any scope, protocol and (for unicast) type, as `ip route del` does
             scope, protocol, rtype = RT_SCOPE_NOWHERE, 0, (0 if kind == "unicast" else rtype)
         body = RTMSG.pack(family, net.prefixlen, 0, 0, tbl if tbl < 256 else 252, protocol, scope, rtype, 0)
-        attrs = attr(RTA_TABLE, struct.pack("=I", tbl))
-        if net.prefixlen:
-            attrs += attr(RTA_DST, net.network_address.packed)
-        if gateway:
-            attrs += attr(RTA_GATEWAY, ip_bytes(gateway))
-        if oif is not None:
-            attrs += attr(RTA_OIF, struct.pack("=i", oif))
-        if metric is not None:
-            attrs += attr(RTA_PRIORITY, struct.pack("=I", metric))
+        attrs = _route_attrs(net, tbl, gateway, oif, metric)
         if prefsrc:
             attrs += attr(RTA_PREFSRC, ip_bytes(prefsrc))
         if nexthops:
@@ -399,7 +391,13 @@ def route_add(rtnl: Rtnl, dst: str, *, gateway: str | None = None, oif: int | No
     tbl = table if table is not None else RT_TABLE_MAIN
     body = RTMSG.pack(family, net.prefixlen, 0, 0, tbl if tbl < 256 else 252, RTPROT_STATIC, RT_SCOPE_UNIVERSE,
                       ROUTE_TYPES[kind], 0)
-    attrs = attr(RTA_TABLE, struct.pack("=I", tbl))
+    rtnl.do(RTM_NEWROUTE, body, _route_attrs(net, tbl, gateway, oif, metric), NLM_F_CREATE | NLM_F_EXCL)
+
+
+def _route_attrs(net: ipaddress.IPv4Network | ipaddress.IPv6Network, table: int, gateway: str | None,
+                 oif: int | None, metric: int | None) -> bytes:
+    """The attributes every route request carries: table, destination, gateway, device, metric."""
+    attrs = attr(RTA_TABLE, struct.pack("=I", table))
     if net.prefixlen:
         attrs += attr(RTA_DST, net.network_address.packed)
     if gateway:
@@ -408,7 +406,7 @@ def route_add(rtnl: Rtnl, dst: str, *, gateway: str | None = None, oif: int | No
         attrs += attr(RTA_OIF, struct.pack("=i", oif))
     if metric is not None:
         attrs += attr(RTA_PRIORITY, struct.pack("=I", metric))
-    rtnl.do(RTM_NEWROUTE, body, attrs, NLM_F_CREATE | NLM_F_EXCL)
+    return attrs
 
 
 class LinkWatch:

@@ -8,11 +8,15 @@ The limit itself is judged on the router as it is configured (its profile, or th
 defaults): the case changes none of its limits, and a router configured to send an error for
 every datagram of a burst fails it. Settability is judged by setting the parameters, which is
 that case's subject. A burst of datagrams to a closed port is sent back to back, then a fence.
+Where the router offers its counters, Udp.NoPorts must show every datagram arrived and
+Icmp.OutDestUnreachs no more errors sent than reached the tester; a loss on the way is
+INCONCLUSIVE (conformance/burst_counters.py).
 """
 
 from scapy.layers.inet import ICMP
 
 from cases.icmp.frames import ip_like, udp_datagram
+from conformance.burst_counters import BurstCounters
 from conformance.catalog import SHOULD, case
 from conformance.match import like
 from conformance.verdict import Inconclusive
@@ -21,13 +25,17 @@ BURST = 100  # more than any sensible burst allowance (Linux: 6 per destination,
 
 
 def fire_burst(routed) -> int:
-    """Send BURST datagrams to a closed port of the router; return how many errors came back."""
+    """Send BURST datagrams to a closed port of the router; return how many errors came back
+    (INCONCLUSIVE when the router's own counter shows that not all of them arrived)."""
     t, r = routed.tester, routed.router_near
+    counters = BurstCounters(routed.control, ("snmp", "Udp.NoPorts"), ("snmp", "Icmp.OutDestUnreachs"))
     for sport in range(41000, 41000 + BURST):
         t.send(udp_datagram(t.mac, r.mac, t.ip, r.ip, sport=sport))
     t.expect_none(like(ip_like(proto=0xFF)))  # matches nothing: only the fence, so all errors are in
     error = like(ip_like(src=r.ip, dst=t.ip) / ICMP(type=3, code=3))
-    return sum(1 for f in t.capture.frames if f.port == t.name and f.direction == "in" and error(f.packet))
+    got = sum(1 for f in t.capture.frames if f.port == t.name and f.direction == "in" and error(f.packet))
+    counters.check(BURST, "datagrams of the burst", got, "Destination Unreachables")
+    return got
 
 
 def open_global_limiter(control) -> None:

@@ -28,6 +28,7 @@ from cases.ipv6.frames import (
     to_sut,
     udp,
 )
+from conformance.burst_counters import BurstCounters
 from conformance.catalog import MUST, case
 from conformance.match import Matcher, like
 from conformance.verdict import Inconclusive
@@ -197,14 +198,18 @@ def test_no_error_about_a_packet_from_a_multicast_address(lan6):
 TRIGGERS = 100
 
 
-def burst(net, stimuli: list[bytes], matcher) -> int:
+def burst(net, stimuli: list[bytes], matcher, received: str, answered: str) -> int:
     """Send the stimuli back to back, then the fence; how many frames like `matcher` came before
-    the fence's answer."""
+    the fence's answer (INCONCLUSIVE when the SUT's own counters, `received` for the stimuli and
+    `answered` for the answers, show that some were lost on the way)."""
+    counters = BurstCounters(net.control, ("snmp6", received), ("snmp6", answered))
     mark = len(net.tester.capture.frames)
     for s in stimuli:
         net.tester.send(s)
     net.tester.sync()
-    return sum(1 for f in net.tester.capture.frames[mark:] if f.direction == "in" and f.note == "" and matcher(f.packet))
+    got = sum(1 for f in net.tester.capture.frames[mark:] if f.direction == "in" and f.note == "" and matcher(f.packet))
+    counters.check(len(stimuli), "packets of the burst", got, f"answers ({matcher.name})")
+    return got
 
 
 @case("ICMP6-RATE-LIMIT", rfc=4443, section="2.4", level=MUST, layer=3)
@@ -217,9 +222,11 @@ def test_error_messages_are_rate_limited(lan6):
     sent back to back (a few milliseconds); fewer than 100 Port Unreachables may come back, and
     at least one (a limit that lets none through is not the conservative default 2.4 asks for;
     a SUT that sends no Port Unreachable at all is INCONCLUSIVE, as that message is a SHOULD).
+    Udp6.NoPorts and Icmp6.OutDestUnreachs, where the SUT offers them, must show no loss on the
+    way in or out (else INCONCLUSIVE).
     """
     stimuli = [to_sut(lan6, udp(lan6, b"rate %d" % i, dport=CLOSED_PORT, sport=20000 + i)) for i in range(TRIGGERS)]
-    count = burst(lan6, stimuli, port_unreachable(lan6))
+    count = burst(lan6, stimuli, port_unreachable(lan6), "Udp6.NoPorts", "Icmp6.OutDestUnreachs")
     if count == 0:
         raise Inconclusive("the SUT sent no Port Unreachable at all, so its rate limit cannot be seen")
     assert count < TRIGGERS, f"all {TRIGGERS} datagrams sent within a few milliseconds drew a Port Unreachable: no limit held"
@@ -232,12 +239,14 @@ def test_packet_too_big_messages_are_rate_limited_too(pmtu_routed6):
     RFC 4443 2.4 (f) makes no exception for Packet Too Big (the exceptions of 2.4 (e) concern
     whether to send one at all, not how often). 100 packets of 1400 octets to the far host, whose
     link has an MTU of 1280, are sent back to back: fewer than 100 Packet Too Big messages may
-    come back, and at least one.
+    come back, and at least one. The router's counters, where it offers them, must show every
+    packet reached its forwarding decision (Ip6.InTooBigErrors) and every message it sent reached
+    the tester (Icmp6.OutPktTooBigs); a loss on the way is INCONCLUSIVE.
     """
     net = pmtu_routed6
     stimuli = [to_sut(net, udp(net, bytes(1352), dst=net.far.ip6, sport=20000 + i)) for i in range(TRIGGERS)]
     matcher = like(IPv6(dst=net.tester.ip6) / ICMPv6PacketTooBig(), name="a Packet Too Big")
-    count = burst(net, stimuli, matcher)
+    count = burst(net, stimuli, matcher, "Ip6.InTooBigErrors", "Icmp6.OutPktTooBigs")
     if count == 0:
         raise Inconclusive("the router sent no Packet Too Big at all (PMTU6-ROUTER-PTB), so its rate limit cannot be seen")
     assert count < TRIGGERS, f"all {TRIGGERS} packets sent within a few milliseconds drew a Packet Too Big: no limit held"
