@@ -154,11 +154,25 @@ class SutControl:
         self._call("rule_add", priority=priority, table=table, selectors=selectors)
         self.preconditions.append(f"rule priority {priority} {selectors} lookup table {table}")
 
-    def add_address(self, cidr: str, ifname: str) -> None:
-        """Give the SUT another address on `ifname` (e.g. to make it multihomed)."""
+    def add_address(self, cidr: str, ifname: str, *, dad: bool = False, preferred_s: int | None = None,
+                    valid_s: int | None = None) -> None:
+        """Give the SUT another address on `ifname` (e.g. to make it multihomed): an IPv6 one
+        without Duplicate Address Detection unless `dad`, with finite lifetimes if given."""
         ipaddress.ip_interface(cidr)
-        self._call("address_add", cidr=cidr, interface=ifname)
-        self.preconditions.append(f"address {cidr} on {ifname}")
+        extra: dict[str, Any] = {"dad": True} if dad else {}
+        if preferred_s is not None or valid_s is not None:
+            extra |= {"preferred_s": preferred_s, "valid_s": valid_s}
+        self._call("address_add", cidr=cidr, interface=ifname, **extra)
+        lifetimes = f", preferred {preferred_s} s, valid {valid_s} s" if "valid_s" in extra else ""
+        self.preconditions.append(f"address {cidr} on {ifname}{' (with DAD)' if dad else ''}{lifetimes}")
+
+    def interfaces(self) -> list[dict[str, Any]]:
+        """The SUT's interfaces: name, index, mac, mtu, up, operstate, addresses."""
+        return list(self._call("interfaces"))
+
+    def addresses(self, ifname: str | None = None) -> list[dict[str, Any]]:
+        """The SUT's addresses (of `ifname`, or all), with flags and lifetimes (see docs/agent.md)."""
+        return list(self._call("addresses", **({"interface": ifname} if ifname else {})))
 
     def del_address(self, cidr: str, ifname: str) -> None:
         self._call("address_del", cidr=cidr, interface=ifname)

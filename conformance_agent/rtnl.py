@@ -28,8 +28,12 @@ RTM_NEWNEIGH, RTM_DELNEIGH, RTM_GETNEIGH = 28, 29, 30
 RTM_NEWRULE, RTM_DELRULE, RTM_GETRULE = 32, 33, 34
 
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_OPERSTATE = 1, 3, 4, 16
-IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST, IFA_FLAGS = 1, 2, 4, 8
+IFA_ADDRESS, IFA_LOCAL, IFA_BROADCAST, IFA_CACHEINFO, IFA_FLAGS = 1, 2, 4, 6, 8
 IFA_F_TENTATIVE = 0x40
+ADDRESS_FLAGS = {0x01: "secondary", 0x02: "nodad", 0x04: "optimistic", 0x08: "dadfailed", 0x10: "homeaddress",
+                 0x20: "deprecated", 0x40: "tentative", 0x80: "permanent", 0x100: "managetempaddr",
+                 0x200: "noprefixroute", 0x400: "mcautojoin", 0x800: "stable-privacy"}
+INFINITY_LIFETIME = 0xFFFFFFFF
 RTA_DST, RTA_SRC, RTA_IIF, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC = 1, 2, 3, 4, 5, 6, 7
 RTA_MULTIPATH, RTA_TABLE = 9, 15
 NDA_DST, NDA_LLADDR = 1, 2
@@ -56,6 +60,7 @@ RTMSG = struct.Struct("=BBBBBBBBI")
 NDMSG = struct.Struct("=BxxxiHBB")
 RULE = struct.Struct("=BBBBBBBBI")
 RTNH = struct.Struct("=HBBi")
+CACHEINFO = struct.Struct("=IIII")  # ifa_prefered, ifa_valid, cstamp, tstamp
 
 
 def _align(n: int) -> int:
@@ -192,12 +197,19 @@ class Rtnl:
                 continue
             if IFA_FLAGS in m.attrs:
                 flags = struct.unpack("=I", m.attrs[IFA_FLAGS][:4])[0]
+            preferred = valid = None
+            if IFA_CACHEINFO in m.attrs:
+                left = CACHEINFO.unpack_from(m.attrs[IFA_CACHEINFO])
+                preferred, valid = (None if v == INFINITY_LIFETIME else v for v in left[:2])
             out.append({"index": index, "address": ip_text(raw), "prefixlen": prefixlen, "scope": scope,
                         "family": "ipv6" if family == socket.AF_INET6 else "ipv4",
-                        "tentative": bool(flags & IFA_F_TENTATIVE)})
+                        "tentative": bool(flags & IFA_F_TENTATIVE),
+                        "flags": [name for bit, name in ADDRESS_FLAGS.items() if flags & bit],
+                        "preferred_s": preferred, "valid_s": valid})
         return out
 
-    def address(self, op: str, index: int, address: str, prefixlen: int, nodad: bool = False) -> None:
+    def address(self, op: str, index: int, address: str, prefixlen: int, nodad: bool = False,
+                preferred_s: int | None = None, valid_s: int | None = None) -> None:
         family = family_of(address)
         raw = ip_bytes(address)
         attrs = attr(IFA_LOCAL, raw) + attr(IFA_ADDRESS, raw)
@@ -205,6 +217,9 @@ class Rtnl:
             net = ipaddress.ip_network(f"{address}/{prefixlen}", strict=False)
             attrs += attr(IFA_BROADCAST, net.broadcast_address.packed)
         flags = 0x02 if nodad else 0  # IFA_F_NODAD
+        if preferred_s is not None or valid_s is not None:  # finite lifetimes (None: infinite)
+            attrs += attr(IFA_CACHEINFO, CACHEINFO.pack(INFINITY_LIFETIME if preferred_s is None else preferred_s,
+                                                        INFINITY_LIFETIME if valid_s is None else valid_s, 0, 0))
         body = IFADDR.pack(family, prefixlen, flags, 0, index)
         if op == "add":
             self.do(RTM_NEWADDR, body, attrs, NLM_F_CREATE | NLM_F_EXCL)

@@ -99,15 +99,29 @@ class System:
         except OSError:
             raise AgentError(INVALID, f"the SUT has no interface {name}") from None
 
-    def address(self, op: str, cidr: str, interface: str) -> None:
+    def address(self, op: str, cidr: str, interface: str, dad: bool = False, preferred_s: int | None = None,
+                valid_s: int | None = None) -> None:
+        """Add or delete an address. An IPv6 one is added without Duplicate Address Detection
+        (and answered once usable) unless `dad`; then it is answered at once, still tentative."""
         iface = ipaddress.ip_interface(cidr)
         index = self.ifindex(interface)
-        self.rtnl.address(op, index, str(iface.ip), iface.network.prefixlen, nodad=iface.version == 6)
-        if op == "add" and iface.version == 6:
+        nodad = iface.version == 6 and not dad
+        self.rtnl.address(op, index, str(iface.ip), iface.network.prefixlen, nodad=nodad, preferred_s=preferred_s,
+                          valid_s=valid_s)
+        if op == "add" and nodad:
             self._await_usable(index, str(iface.ip))
         back = "del" if op == "add" else "add"
         self.undo.append((f"address {op} {cidr} {interface}",
                           lambda: self.rtnl.address(back, index, str(iface.ip), iface.network.prefixlen)))
+
+    def addresses(self, interface: str | None) -> list[dict[str, Any]]:
+        """The addresses of one interface (or all), with their flags and the seconds left of
+        their preferred and valid lifetimes (None: infinite)."""
+        names = {link["index"]: link["name"] for link in self.rtnl.links()}
+        index = self.ifindex(interface) if interface is not None else None
+        return [{"interface": names.get(a["index"], ""), "address": a["address"], "prefixlen": a["prefixlen"],
+                 "family": a["family"], "flags": a["flags"], "preferred_s": a["preferred_s"], "valid_s": a["valid_s"]}
+                for a in self.rtnl.addresses() if index is None or a["index"] == index]
 
     def _await_usable(self, index: int, address: str, timeout: float = 2.0) -> None:
         """An IPv6 address, even one added without Duplicate Address Detection, is not yet the
