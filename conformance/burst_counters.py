@@ -1,13 +1,14 @@
-"""The SUT's own counters around a burst: did every stimulus reach it, and did every answer it
-sent reach the tester?
+"""The SUT's own counters around a burst: did every stimulus reach it, did it fail to send any
+answer it tried to, and did every answer it sent reach the tester?
 
 A rate-limit case sends a burst and counts the answers on the wire: fewer answers than stimuli
 show a limit only if every stimulus arrived and every answer the SUT sent came back. A NIC, an
 emulated one above all, may drop part of a burst sent back to back, on the way in or on the way
 out, and the missing answers would then pass for a limit (or fail a SUT that must answer every
-one). Where the SUT offers its counters, the case reads an input counter and, where one exists,
-the counter of the answers it sent, before and after the burst, and is INCONCLUSIVE when either
-shows a loss; where it offers none, the count stands unverified, and the case's preconditions
+one); a slow SUT may also fail to send answers for want of buffer space, which is no rate limit.
+Where the SUT offers its counters, the case reads an input counter and, where they exist, the
+counters of the answers it sent and of those it failed to send, before and after the burst, and
+is INCONCLUSIVE when they show a loss; where it offers none, the count stands unverified, and the case's preconditions
 say so.
 """
 
@@ -24,14 +25,15 @@ class BurstCounters:
     """Reads `received` (the SUT's input counter) and `answered` (its count of the answers the
     case looks for, if it keeps one) when made, and again in `check`."""
 
-    def __init__(self, control: Any, received: Counter, answered: Counter | None = None) -> None:
-        self.control, self.received, self.answered = control, received, answered
+    def __init__(self, control: Any, received: Counter, answered: Counter | None = None,
+                 failed: Counter | None = None) -> None:
+        self.control, self.received, self.answered, self.failed = control, received, answered, failed
         self.before = self._read()
 
     def _read(self) -> dict[Counter, int] | None:
         values: dict[Counter, int] = {}
         try:
-            for table in {c[0] for c in (self.received, self.answered) if c is not None}:
+            for table in {c[0] for c in (self.received, self.answered, self.failed) if c is not None}:
                 counters: dict[str, int] = self.control.counters(table)
                 values.update({(table, name): value for name, value in counters.items()})
         except NotApplicable:  # no agent, or one without counters
@@ -56,6 +58,14 @@ class BurstCounters:
                 f"only {arrived} of the {sent} {what} reached the SUT ({self.received[1]} rose by {arrived}), so fewer "
                 f"{answers} than stimuli show nothing about a limit"
             )
+        if self.failed is not None and self.failed in after:
+            failed = after[self.failed] - self.before.get(self.failed, 0)
+            if failed > 0:
+                raise Inconclusive(
+                    f"the SUT failed to send {failed} of the {answers} it tried to send ({self.failed[1]} rose by "
+                    f"{failed}); a message lost to an error is no rate limit, so the count on the wire shows nothing "
+                    "about one"
+                )
         if self.answered is not None and self.answered in after:
             counted = after[self.answered] - self.before.get(self.answered, 0)
             if counted > seen:

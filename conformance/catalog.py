@@ -258,6 +258,9 @@ FIXTURE_NEEDS = {
     "lan6": ("segment",),
     "routed6": ("second_segment",),
     "pmtu_routed6": ("second_segment", "control"),
+    "nd_host": ("segment", "control"),
+    "slaac_host": ("segment", "control"),
+    "nd_router": ("second_segment", "control"),
 }
 BASE_FIXTURES = {"case_record", "sut_target"}
 

@@ -310,9 +310,12 @@ class Attachment:
             self.log.append(f"WARNING: the SUT file gives {link.sut_mac} for {link.sut_ip} but it answered ARP from {mac}")
         return mac
 
-    def configure(self, role: str, preconditions: list[str]) -> None:
+    def configure(self, role: str, preconditions: list[str], *, ipv6: bool = False) -> None:
         """Give a SUT the suite configures what the role needs: the link's address, its default
-        gateway, forwarding for a router. The agent undoes it at the case's reset."""
+        gateway, forwarding for a router; with `ipv6` (an IPv6 topology), IPv6 on and the link's
+        IPv6 address. The agent undoes it at the case's reset. An IPv4 case leaves IPv6 as the
+        reset left it (off, on a SUT that starts IPv6-silent), as the suite's own IPv4
+        topologies do: no MLD or Router Solicitation among the frames an IPv4 case reads."""
         link = self.target.link(role)
         if link is None or not self.target.configure or self.channel is None:
             return
@@ -322,7 +325,7 @@ class Attachment:
         if link.gateway:
             self.channel.call("route_add", dst="default", gateway=link.gateway, interface=ifname)
             done.append(f"default via {link.gateway}")
-        if link.sut_ip6:
+        if link.sut_ip6 and ipv6:
             # IPv6 on, as the suite's own topologies turn it on: without DAD, so that the
             # link-local address is usable at once (a SUT that starts IPv6-silent, like the VM).
             for knob, value in (("ipv6.accept_dad", "0"), ("ipv6.disable", "0")):
@@ -334,7 +337,7 @@ class Attachment:
         if role == "far":
             self.channel.call("knob_set", name="ipv4.forwarding", value="1")
             done.append("ipv4.forwarding=1")
-            if link.sut_ip6:
+            if link.sut_ip6 and ipv6:
                 self.channel.call("knob_set", name="ipv6.forwarding", interface="all", value="1")
                 done.append("ipv6.forwarding=1")
         preconditions.append(f"configured through the agent for role {role}: " + ", ".join(done))

@@ -126,6 +126,18 @@ class Matcher:
         return f"like({self.describe()})"
 
 
+class AnyOf(Matcher):
+    """Matches a frame that any one of several matchers matches."""
+
+    def __init__(self, *matchers: Matcher, name: str | None = None) -> None:
+        super().__init__(matchers[0].template, name=name or " or ".join(m.describe() for m in matchers))
+        self.matchers = matchers
+
+    def mismatches(self, frame: Packet) -> list[Mismatch]:
+        found = [m.mismatches(frame) for m in self.matchers]
+        return [] if any(not diffs for diffs in found) else min(found, key=len)
+
+
 def like(template: Packet, *, where: dict[str, Any] | None = None, name: str | None = None) -> Matcher:
     """A matcher for frames that have every field set explicitly in `template`."""
     return Matcher(template, where, name)

@@ -52,6 +52,10 @@ LINKTYPE_RAW = 101
 
 DEFAULT_TIMEOUT = 1.0
 FENCE_TIMEOUT = 1.0
+# A control's first crossing may wait for the SUT to resolve the far neighbour, whose
+# solicitations are RetransTimer (1 s) apart (RFC 826 practice, RFC 4861 MAX_MULTICAST_SOLICIT 3):
+# one solicitation lost or answered late must not make an open path look closed.
+PRIME_TIMEOUT = 3 * FENCE_TIMEOUT
 PROBE_ANSWERS = ("fence answer", "control")  # notes of frames that ended a silence check
 
 
@@ -502,9 +506,9 @@ class Port:
         probe, answer = control.make()
         mark = len(self.capture.frames)
         control.sender.send(probe, note="control")
-        self._await(answer, mark, note="control", failure=(
+        self._await(answer, mark, note="control", timeout=PRIME_TIMEOUT, failure=(
             f"the control datagram {control.path}, sent before the stimulus, did not arrive on {self.name} "
-            f"within {FENCE_TIMEOUT * self.patience:g} s: the path is not open, so what does not cross it proves nothing"))
+            f"within {PRIME_TIMEOUT * self.patience:g} s: the path is not open, so what does not cross it proves nothing"))
         self._first_crossed.setdefault(control.path, self.capture.frames[self._fence_index].t_ns)
         now = time.time_ns()  # what arrived until now answered the control, not what comes next
         for port in self.capture.ports:
@@ -532,10 +536,10 @@ class Port:
             f"the fence probe on {self.name} ({answer.describe()}) got no answer within "
             f"{FENCE_TIMEOUT * self.patience:g} s, so the absence of a reply cannot be concluded"))
 
-    def _await(self, answer: Matcher, mark: int, *, note: str, failure: str) -> list[Frame]:
+    def _await(self, answer: Matcher, mark: int, *, note: str, failure: str, timeout: float = FENCE_TIMEOUT) -> list[Frame]:
         """Read until a frame like `answer` is in (INCONCLUSIVE with `failure` if none comes);
         return the frames that arrived here since the last send and before it."""
-        deadline = time.monotonic() + FENCE_TIMEOUT * self.patience
+        deadline = time.monotonic() + timeout * self.patience
         checked = mark
         while True:
             frames = self.capture.frames

@@ -28,7 +28,8 @@ def fire_burst(routed) -> int:
     """Send BURST datagrams to a closed port of the router; return how many errors came back
     (INCONCLUSIVE when the router's own counter shows that not all of them arrived)."""
     t, r = routed.tester, routed.router_near
-    counters = BurstCounters(routed.control, ("snmp", "Udp.NoPorts"), ("snmp", "Icmp.OutDestUnreachs"))
+    counters = BurstCounters(routed.control, ("snmp", "Udp.NoPorts"), ("snmp", "Icmp.OutDestUnreachs"),
+                             ("snmp", "Icmp.OutErrors"))
     for sport in range(41000, 41000 + BURST):
         t.send(udp_datagram(t.mac, r.mac, t.ip, r.ip, sport=sport))
     t.expect_none(like(ip_like(proto=0xFF)))  # matches nothing: only the fence, so all errors are in

@@ -220,18 +220,6 @@ def timestamp_option(pointer: int, flag: int, slots: int, *, overflow: int = 0, 
     return bytes([OPT_TS, 4 + size, pointer, (overflow << 4) | flag]) + entries + bytes(size - len(entries))
 
 
-class AnyOf(Matcher):
-    """Matches a frame that any one of several matchers matches."""
-
-    def __init__(self, *matchers: Matcher) -> None:
-        super().__init__(matchers[0].template, name=" or ".join(m.describe() for m in matchers))
-        self.matchers = matchers
-
-    def mismatches(self, frame: Packet) -> list:  # type: ignore[type-arg]
-        found = [m.mismatches(frame) for m in self.matchers]
-        return [] if any(not diffs for diffs in found) else min(found, key=len)
-
-
 
 
 def _echoed_option(lan, option: bytes, kind: int, what: str) -> Option | None:

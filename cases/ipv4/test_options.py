@@ -17,7 +17,6 @@ from cases.ipv4.frames import (
     OPT_STREAM_ID,
     SUT_PORT,
     TESTER_PORT,
-    AnyOf,
     echo_datagram,
     echo_reply,
     ether,
@@ -31,7 +30,7 @@ from cases.ipv4.frames import (
     udp_datagram,
 )
 from conformance.catalog import MUST, SHOULD, case
-from conformance.match import like
+from conformance.match import AnyOf, like
 from conformance.verdict import Inconclusive
 
 IP_OPTIONS, IP_RECVOPTS = 4, 6  # <linux/in.h>

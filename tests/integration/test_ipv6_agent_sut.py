@@ -16,7 +16,9 @@ from conformance.topology import ETHTOOL_STXCSUM, _ethtool_set
 
 SELECTION = ["IP6-VERSION-*", "IP6-OPT-*", "IP6-RH-*", "IP6-FRAG-REASSEMBLY", "IP6-FRAG-ATOMIC*", "IP6-FWD-HLIM-*",
              "ICMP6-ECHO-*", "ICMP6-DU-PORT", "ICMP6-TE-*", "ICMP6-PP-NEXT-HEADER*", "ICMP6-NOERR-*", "ICMP6-ERR-SOURCE",
-             "PMTU6-HOST-LOWERS", "TCP6-EST-*", "UDP6-ZERO-CHECKSUM-DISCARDED"]
+             "PMTU6-HOST-LOWERS", "TCP6-EST-*", "UDP6-ZERO-CHECKSUM-DISCARDED",
+             # the Neighbor Discovery topologies, given their plan through the agent
+             "ND-RESOLVE-*", "ND-NUD-*", "SLAAC-DAD-*", "MLD-*", "ND-RTR-REDIRECT-*", "ADDRSEL-*"]
 LINKS = (("lan", "m0", "d0", "198.18.0.1", "198.18.0.2", "198.18.0.254", "2001:db8::1", "2001:db8::2"),
          ("near", "m0", "d0", "198.18.1.1", "198.18.1.2", None, "2001:db8:1::1", "2001:db8:1::2"),
          ("far", "m1", "d1", "198.18.2.1", "198.18.2.2", None, "2001:db8:2::1", "2001:db8:2::2"))

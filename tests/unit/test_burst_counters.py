@@ -6,17 +6,17 @@ import pytest
 from conformance.burst_counters import BurstCounters
 from conformance.verdict import Inconclusive, NotApplicable
 
-RECEIVED, ANSWERED = ("snmp6", "Ip6.InReceives"), ("snmp6", "Icmp6.OutPktTooBigs")
+RECEIVED, ANSWERED, FAILED = ("snmp6", "Ip6.InReceives"), ("snmp6", "Icmp6.OutPktTooBigs"), ("snmp6", "Icmp6.OutErrors")
 
 
 class Control:
     def __init__(self, *readings):
-        self.readings = list(readings)  # (received, answered) per read
+        self.readings = list(readings)  # (received, answered[, failed]) per read
         self.preconditions = []
 
     def counters(self, table):
-        received, answered = self.readings.pop(0)
-        return {"Ip6.InReceives": received, "Icmp6.OutPktTooBigs": answered}
+        received, answered, *failed = self.readings.pop(0)
+        return {"Ip6.InReceives": received, "Icmp6.OutPktTooBigs": answered, "Icmp6.OutErrors": failed[0] if failed else 0}
 
 
 class NoCounters:
@@ -41,6 +41,12 @@ def test_answers_lost_on_the_way_out_are_inconclusive():
     counters = BurstCounters(Control((10, 0), (110, 100)), RECEIVED, ANSWERED)
     with pytest.raises(Inconclusive, match="counted 100 Packet Too Bigs sent .Icmp6.OutPktTooBigs. but 58 reached the tester"):
         counters.check(100, "packets", 58, "Packet Too Bigs")
+
+
+def test_answers_the_sut_failed_to_send_are_no_limit():
+    counters = BurstCounters(Control((10, 0, 0), (110, 57, 43)), RECEIVED, ANSWERED, FAILED)
+    with pytest.raises(Inconclusive, match=r"failed to send 43 of the Packet Too Bigs it tried to send \(Icmp6.OutErrors rose by 43\)"):
+        counters.check(100, "packets", 57, "Packet Too Bigs")
 
 
 def test_without_counters_the_count_stands_and_the_preconditions_say_it_is_unverified():
