@@ -157,19 +157,7 @@ class Rtnl:
     # --- links ----------------------------------------------------------------------------
 
     def links(self) -> list[dict[str, object]]:
-        out = []
-        for m in self.dump(RTM_GETLINK, IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0), IFINFO):
-            _family, _type, index, flags, _change = IFINFO.unpack_from(m.body)
-            a = m.attrs
-            out.append({
-                "index": index,
-                "name": a.get(IFLA_IFNAME, b"").rstrip(b"\0").decode(),
-                "mac": mac_text(a[IFLA_ADDRESS]) if IFLA_ADDRESS in a else None,
-                "mtu": struct.unpack("=I", a[IFLA_MTU])[0] if IFLA_MTU in a else None,
-                "up": bool(flags & IFF_UP),
-                "operstate": OPERSTATES.get(a.get(IFLA_OPERSTATE, b"\0")[0], "UNKNOWN"),
-            })
-        return out
+        return [_link_of(m) for m in self.dump(RTM_GETLINK, IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0), IFINFO)]
 
     def index(self, name: str) -> int:
         for link in self.links():
