@@ -44,3 +44,20 @@ def test_slaac_host_dad_costs_one_retrans_timer(slaac_host):
 def test_nd_router_forwards_and_has_its_control(nd_router):
     route = nd_router.control.route_get("2001:db8:7::5")
     assert route["gateway"] == nd_router.alt_router.ll and route["oif"] == nd_router.near.ifname
+
+
+def test_slaac_cases_judge_the_link_local_address_the_sut_formed(tmp_path):
+    """A SUT that forms its link-local address otherwise than from its MAC (random, as RFC 8064
+    allows) is judged by the address it has: no SLAAC case fails or is left unjudged for it,
+    except the one about a hardware-derived address, which says why."""
+    import json
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "conformance.cli", "run", "--no-progress", "--protocol", "slaac",
+                    "--sut-sysctl", "net.ipv6.conf.eth0.addr_gen_mode=3", "--report-dir", str(tmp_path)],
+                   capture_output=True, text=True, timeout=300, check=False)
+    results = json.loads((tmp_path / "latest" / "results.json").read_text())
+    others = {c["id"]: (c["outcome"], c["message"]) for c in results["cases"] if c["outcome"] != "pass"}
+    assert set(others) <= {"SLAAC-LINK-LOCAL-DUPLICATE-DISABLES-IP"}, others
+    assert all("not formed from its hardware address" in message for _, message in others.values()), others
