@@ -53,8 +53,9 @@ LINKTYPE_RAW = 101
 DEFAULT_TIMEOUT = 1.0
 FENCE_TIMEOUT = 1.0
 # A control's first crossing may wait for the SUT to resolve the far neighbour, whose
-# solicitations are RetransTimer (1 s) apart (RFC 826 practice, RFC 4861 MAX_MULTICAST_SOLICIT 3):
-# one solicitation lost or answered late must not make an open path look closed.
+# solicitations come about 1 s apart (ARP: RFC 1122 2.3.2.1, at most one a second per address;
+# ND: RetransTimer 1 s, MAX_MULTICAST_SOLICIT 3, RFC 4861 10): one solicitation lost or answered
+# late must not make an open path look closed.
 PRIME_TIMEOUT = 3 * FENCE_TIMEOUT
 PROBE_ANSWERS = ("fence answer", "control")  # notes of frames that ended a silence check
 
